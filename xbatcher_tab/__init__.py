@@ -1,0 +1,17 @@
+"""xbatcher-tab: sliding windows over gridded xarray data as tables for classical ML.
+
+Examples
+--------
+>>> import xbatcher_tab as xt
+>>> ds = xt.datasets.tasmax(time=12, lat=10, lon=12)
+>>> bgen = xt.BatchGenerator(ds, input_dims={"time": 4})
+>>> len(bgen)
+3
+"""
+
+from . import datasets
+from ._spec import WindowSpec
+from ._version import __version__
+from .generator import BatchGenerator
+
+__all__ = ["BatchGenerator", "WindowSpec", "__version__", "datasets"]

@@ -1,0 +1,80 @@
+"""Numpy kernels: strided window views and the one copy that gathers a batch.
+
+A *window view* exposes every window of an array without copying: each windowed axis
+is replaced by a window-position axis (``n_windows`` long, strided by the window
+stride) and the window's own cells are appended as trailing axes. Consumers index or
+reshape that view; the only copy happens when the final output is laid out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["layout", "window_view"]
+
+
+def window_view(
+    arr: np.ndarray,
+    axes: Sequence[int],
+    sizes: Sequence[int],
+    strides: Sequence[int],
+) -> np.ndarray:
+    """A read-only view of every window along ``axes``.
+
+    The result has ``arr.ndim + len(axes)`` dims: ``arr``'s dims with each windowed
+    axis holding window positions, then one axis per window dim, in ``axes`` order.
+
+    Examples
+    --------
+    >>> a = np.arange(6)
+    >>> window_view(a, [0], [3], [2])
+    array([[0, 1, 2],
+           [2, 3, 4]])
+    """
+    arr = np.asarray(arr)
+    if not axes:
+        return arr
+    view = sliding_window_view(arr, tuple(sizes), axis=tuple(axes))
+    step = [slice(None)] * view.ndim
+    for ax, stride in zip(axes, strides, strict=True):
+        step[ax] = slice(None, None, stride)
+    return view[tuple(step)]
+
+
+def layout(
+    arr: np.ndarray,
+    dims: Sequence[Hashable],
+    target: Sequence[tuple[Hashable, ...]],
+    sizes: Mapping[Hashable, int],
+) -> np.ndarray:
+    """Lay ``arr`` (labelled by ``dims``) out as ``target``: a view where numpy can, else
+    one copy.
+
+    ``target`` lists the output axes, each a tuple of the labels merged into it (C
+    order). Labels missing from ``dims`` are broadcast with length ``sizes[label]``;
+    every label of ``dims`` must appear in ``target``.
+
+    Examples
+    --------
+    >>> a = np.arange(6).reshape(2, 3)
+    >>> layout(a, ("x", "y"), [("y", "x")], {"x": 2, "y": 3}).tolist()
+    [0, 3, 1, 4, 2, 5]
+    >>> layout(np.arange(2), ("x",), [("x", "z")], {"x": 2, "z": 2}).tolist()
+    [0, 0, 1, 1]
+    """
+    flat = [d for group in target for d in group]
+    missing = [d for d in dims if d not in flat]
+    if missing:
+        raise ValueError(f"labels {missing} of the array are not in the target layout")
+    expanded = arr.reshape(arr.shape + (1,) * (len(flat) - len(dims)))
+    all_dims = list(dims) + [d for d in flat if d not in dims]
+    order = [all_dims.index(d) for d in flat]
+    moved = np.broadcast_to(expanded.transpose(order), tuple(sizes[d] for d in flat))
+    shape = tuple(int(np.prod([sizes[d] for d in group], dtype=np.int64)) for group in target)
+    if not moved.size:
+        return np.empty(shape, arr.dtype)
+    # np.reshape returns a view when the strides allow it and copies once otherwise.
+    return moved.reshape(shape)

@@ -1,0 +1,188 @@
+"""Argument normalisation and validation: every user-facing error message lives here.
+
+Nothing in this module touches data: it checks sizes given as plain mappings and
+returns plain values (:class:`WindowSpec`), so the messages are the same wherever the
+arguments come from (generator, transformer, command line).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["WindowSpec", "check_dims_mapping", "make_window_spec"]
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _check_int(name: str, key: Hashable, value: object) -> int:
+    """Return ``value`` as an int, or raise a TypeError naming ``name[key]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}[{key!r}] must be an integer, got {_describe(value)}")
+    return int(value)
+
+
+def check_dims_mapping(
+    name: str,
+    value: object,
+    dim_sizes: Mapping[Hashable, int],
+    *,
+    allow_empty: bool = True,
+) -> dict[Hashable, int]:
+    """Validate a ``{dim: size}`` mapping against the data's dims.
+
+    Each dim must exist in ``dim_sizes`` and each size must be an integer between 1
+    and the dim's length.
+
+    Examples
+    --------
+    >>> check_dims_mapping("input_dims", {"time": 3}, {"time": 10, "lat": 4})
+    {'time': 3}
+    >>> check_dims_mapping("input_dims", {"time": 11}, {"time": 10})
+    Traceback (most recent call last):
+    ...
+    ValueError: input_dims['time']=11 is larger than the data's 'time' dimension (length 10); \
+expected a size between 1 and 10
+    """
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of dimension name to size such as {{'time': 10}}, "
+            f"got {_describe(value)}"
+        )
+    if not value and not allow_empty:
+        raise ValueError(
+            f"{name} must name at least one dimension; the data has dims {list(dim_sizes)}"
+        )
+    out: dict[Hashable, int] = {}
+    for dim, size in value.items():
+        if dim not in dim_sizes:
+            raise ValueError(
+                f"{name} names dimension {dim!r}, which the data does not have; "
+                f"valid dims are {list(dim_sizes)}"
+            )
+        size = _check_int(name, dim, size)
+        if size < 1:
+            raise ValueError(f"{name}[{dim!r}] must be at least 1, got {size}")
+        length = dim_sizes[dim]
+        if size > length:
+            raise ValueError(
+                f"{name}[{dim!r}]={size} is larger than the data's {dim!r} dimension "
+                f"(length {length}); expected a size between 1 and {length}"
+            )
+        out[dim] = size
+    return out
+
+
+def check_overlap(
+    value: object, input_dims: Mapping[Hashable, int], name: str = "input_overlap"
+) -> dict[Hashable, int]:
+    """Validate ``input_overlap`` against already validated ``input_dims``.
+
+    Examples
+    --------
+    >>> check_overlap({"time": 9}, {"time": 10})
+    {'time': 9}
+    >>> check_overlap({"time": 10}, {"time": 10})
+    Traceback (most recent call last):
+    ...
+    ValueError: input_overlap['time']=10 must be smaller than input_dims['time']=10; \
+expected an overlap between 0 and 9
+    """
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of dimension name to overlap such as {{'time': 9}}, "
+            f"got {_describe(value)}"
+        )
+    out: dict[Hashable, int] = {}
+    for dim, overlap in value.items():
+        if dim not in input_dims:
+            raise ValueError(
+                f"{name} names dimension {dim!r}, which is not in input_dims "
+                f"{list(input_dims)}; overlap applies only to windowed dims"
+            )
+        overlap = _check_int(name, dim, overlap)
+        size = input_dims[dim]
+        if overlap < 0:
+            raise ValueError(
+                f"{name}[{dim!r}] must not be negative, got {overlap}; "
+                f"expected an overlap between 0 and {size - 1}"
+            )
+        if overlap >= size:
+            raise ValueError(
+                f"{name}[{dim!r}]={overlap} must be smaller than input_dims[{dim!r}]={size}; "
+                f"expected an overlap between 0 and {size - 1}"
+            )
+        out[dim] = overlap
+    return out
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Window sizes and overlaps per windowed dim, in the order given by the user.
+
+    A pure value: it holds no data and no dim lengths, so one spec applies to data of
+    any size with the same dims.
+
+    Examples
+    --------
+    >>> spec = WindowSpec(("lat", "time"), (3, 4), (2, 0))
+    >>> spec.strides
+    (1, 4)
+    >>> spec.counts({"lat": 10, "time": 12})
+    (8, 3)
+    """
+
+    dims: tuple[Hashable, ...]
+    sizes: tuple[int, ...]
+    overlaps: tuple[int, ...]
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Distance between consecutive window starts: ``size - overlap``."""
+        return tuple(s - o for s, o in zip(self.sizes, self.overlaps, strict=True))
+
+    @property
+    def as_dict(self) -> dict[Hashable, int]:
+        return dict(zip(self.dims, self.sizes, strict=True))
+
+    def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:
+        """Number of windows that fit along each windowed dim (remainders dropped)."""
+        from ._index import window_count
+
+        return tuple(
+            window_count(dim_sizes[d], size, stride)
+            for d, size, stride in zip(self.dims, self.sizes, self.strides, strict=True)
+        )
+
+
+def make_window_spec(
+    input_dims: object,
+    input_overlap: object,
+    dim_sizes: Mapping[Hashable, int],
+) -> WindowSpec:
+    """Validate ``input_dims`` and ``input_overlap`` against the data and build a spec.
+
+    Examples
+    --------
+    >>> make_window_spec({"lat": 3}, {"lat": 1}, {"lat": 5, "lon": 4})
+    WindowSpec(dims=('lat',), sizes=(3,), overlaps=(1,))
+    >>> make_window_spec({"lat": 3}, {"lon": 1}, {"lat": 5, "lon": 4})
+    Traceback (most recent call last):
+    ...
+    ValueError: input_overlap names dimension 'lon', which is not in input_dims ['lat']; \
+overlap applies only to windowed dims
+    """
+    dims = check_dims_mapping("input_dims", input_dims, dim_sizes, allow_empty=False)
+    overlap = check_overlap(input_overlap, dims)
+    return WindowSpec(
+        dims=tuple(dims),
+        sizes=tuple(dims.values()),
+        overlaps=tuple(overlap.get(d, 0) for d in dims),
+    )
