@@ -58,7 +58,7 @@ class Entry:
     variable: xr.Variable | None = None
 
 
-def _is_dask(data: Any) -> bool:
+def is_dask(data: Any) -> bool:
     return type(data).__module__.startswith("dask.")
 
 
@@ -69,7 +69,7 @@ def _gather_numpy(data, win, vdims, target, vsizes) -> np.ndarray:
 
 def _materialize(entry: Entry, target, vsizes: Mapping[Hashable, int]):
     """The entry's values laid out as ``target`` (numpy, or lazy dask for dask data)."""
-    if not _is_dask(entry.data):
+    if not is_dask(entry.data):
         return _gather_numpy(entry.data, entry.win, entry.vdims, target, vsizes)
     import dask
     import dask.array as dsa

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["layout", "window_view"]
 
@@ -20,9 +20,9 @@ def window_view(
     arr: np.ndarray,
     axes: Sequence[int],
     sizes: Sequence[int],
-    strides: Sequence[int],
+    steps: Sequence[int],
 ) -> np.ndarray:
-    """A read-only view of every window along ``axes``.
+    """A read-only view of every window along ``axes`` (``sizes`` long, every ``steps``).
 
     The result has ``arr.ndim + len(axes)`` dims: ``arr``'s dims with each windowed
     axis holding window positions, then one axis per window dim, in ``axes`` order.
@@ -37,11 +37,18 @@ def window_view(
     arr = np.asarray(arr)
     if not axes:
         return arr
-    view = sliding_window_view(arr, tuple(sizes), axis=tuple(axes))
-    step = [slice(None)] * view.ndim
-    for ax, stride in zip(axes, strides, strict=True):
-        step[ax] = slice(None, None, stride)
-    return view[tuple(step)]
+    shape = list(arr.shape)
+    strides = list(arr.strides)
+    for ax, size, step in zip(axes, sizes, steps, strict=True):
+        if not 1 <= size <= arr.shape[ax] or step < 1:
+            raise ValueError(
+                f"window of {size} at stride {step} does not fit axis {ax} of {arr.shape}"
+            )
+        shape[ax] = (arr.shape[ax] - size) // step + 1
+        strides[ax] = arr.strides[ax] * step
+    shape += list(sizes)
+    strides += [arr.strides[ax] for ax in axes]
+    return as_strided(arr, shape=shape, strides=strides, writeable=False)
 
 
 def layout(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._assemble import Entry, assemble
+from ._assemble import Entry, assemble, is_dask
 from ._gather import window_view
 from ._index import BatchPlan, xbatcher_plans
 from ._spec import check_dims_mapping, make_window_spec
@@ -120,6 +120,8 @@ class BatchGenerator:
                 stacklevel=2,
             )
         self._coord_cache: dict = {}
+        variables = ds.variables.values() if isinstance(ds, xr.Dataset) else [ds.variable]
+        self._lazy = any(is_dask(v.data) for v in variables)
         self._plans: list[BatchPlan] = xbatcher_plans(
             sizes,
             spec.as_dict,
@@ -163,9 +165,7 @@ class BatchGenerator:
     # -- building one batch --------------------------------------------------------
 
     def _load(self, slab: xr.Dataset) -> xr.Dataset:
-        if self.preload_batch and any(v.chunks is not None for v in slab.variables.values()):
-            return slab.compute()
-        return slab
+        return slab.compute() if self.preload_batch and self._lazy else slab
 
     def _build_window(self, ds: xr.Dataset, plan: BatchPlan, dims_order: list | None) -> xr.Dataset:
         """One window per batch: the window itself, its non-input dims stacked into
