@@ -84,7 +84,7 @@ class BatchGenerator:
     >>> bgen = BatchGenerator(
     ...     da, input_dims={"time": 3}, input_overlap={"time": 2}, concat_input_dims=True
     ... )
-    >>> bgen[0]["v"].dims
+    >>> bgen[0].dims
     ('sample', 'time_input')
     """
 
