@@ -13,5 +13,14 @@ from . import datasets
 from ._spec import WindowSpec
 from ._version import __version__
 from .generator import BatchGenerator
+from .tabularizer import Tabular, Target, WindowTabularizer
 
-__all__ = ["BatchGenerator", "WindowSpec", "__version__", "datasets"]
+__all__ = [
+    "BatchGenerator",
+    "Tabular",
+    "Target",
+    "WindowSpec",
+    "WindowTabularizer",
+    "__version__",
+    "datasets",
+]

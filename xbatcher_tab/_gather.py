@@ -85,3 +85,59 @@ def layout(
         return np.empty(shape, arr.dtype)
     # np.reshape returns a view when the strides allow it and copies once otherwise.
     return moved.reshape(shape)
+
+
+def window_any(
+    mask: np.ndarray,
+    axes: Sequence[int],
+    sizes: Sequence[int],
+    steps: Sequence[int],
+) -> np.ndarray:
+    """Whether each window of ``mask`` holds a True cell, without building the windows.
+
+    Box sums by cumulative sums along each windowed axis, so memory stays the size of
+    ``mask``. The result has ``mask``'s shape with each windowed axis holding window
+    positions, like the leading axes of :func:`window_view`.
+
+    Examples
+    --------
+    >>> window_any(np.array([0, 0, 1, 0, 0, 0], bool), [0], [2], [2]).tolist()
+    [False, True, False]
+    """
+    counts = np.asarray(mask, dtype=np.int32)
+    for ax, size, step in zip(axes, sizes, steps, strict=True):
+        n = (counts.shape[ax] - size) // step + 1
+        pad = [(0, 0)] * counts.ndim
+        pad[ax] = (1, 0)
+        csum = np.cumsum(np.pad(counts, pad), axis=ax, dtype=np.int32)
+        starts = np.arange(n) * step
+        counts = np.take(csum, starts + size, axis=ax) - np.take(csum, starts, axis=ax)
+    return counts > 0
+
+
+def gather_rows(
+    view: np.ndarray,
+    index: tuple[np.ndarray, ...],
+    out: np.ndarray,
+    chunk_bytes: int = 1 << 21,
+) -> np.ndarray:
+    """Copy the windows at ``index`` (one array per leading axis of ``view``) into the
+    rows of ``out`` (shape ``(n, cells)``), in chunks of rows small enough for the
+    temporary to stay in cache.
+
+    Examples
+    --------
+    >>> v = window_view(np.arange(6.0), [0], [3], [1])
+    >>> gather_rows(v, (np.array([3, 0]),), np.empty((2, 3))).tolist()
+    [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
+    """
+    n = out.shape[0]
+    if not index:  # nothing to index: every row is the whole (broadcast) view
+        out[...] = view.reshape(1, -1)
+        return out
+    chunk = max(1, chunk_bytes // max(1, out.shape[1] * out.itemsize))
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        part = view[tuple(i[start:stop] for i in index)]
+        out[start:stop] = part.reshape(stop - start, -1)
+    return out

@@ -132,3 +132,86 @@ def xbatcher_plans(
         for combo in itertools.product(*per_dim)
         if all(len(r) > 0 for r in combo)
     ]
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    """The samples of a table: one per combination of positions along every data dim.
+
+    Every dim is cut into windows of ``size`` cells every ``stride`` cells (a sample dim
+    is a window of one cell at stride one). Sample ids enumerate positions in C order
+    over ``dims``; the anchor of position ``p`` along a dim is cell
+    ``p * stride + anchor``.
+
+    Examples
+    --------
+    >>> grid = SampleGrid(("time", "x"), (3, 5), (3, 1), (1, 1), (2, 0), (True, False))
+    >>> grid.n_samples
+    15
+    >>> [a.tolist() for a in grid.anchors(grid.positions([0, 7, 14]))]
+    [[2, 3, 4], [0, 2, 4]]
+    """
+
+    dims: tuple[Hashable, ...]
+    counts: tuple[int, ...]
+    sizes: tuple[int, ...]
+    strides: tuple[int, ...]
+    anchor: tuple[int, ...]
+    windowed: tuple[bool, ...]
+
+    @property
+    def n_samples(self) -> int:
+        return math.prod(self.counts)
+
+    def positions(self, ids) -> tuple[np.ndarray, ...]:
+        """Position along each dim of each sample id."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.n_samples):
+            raise IndexError(f"sample ids must be in [0, {self.n_samples}), got {ids.min()}..")
+        return np.unravel_index(ids, self.counts) if self.counts else ()
+
+    def anchors(self, positions) -> tuple[np.ndarray, ...]:
+        """Cell index of the anchor along each dim, from positions."""
+        return tuple(
+            np.asarray(p, dtype=np.int64) * s + a
+            for p, s, a in zip(positions, self.strides, self.anchor, strict=True)
+        )
+
+
+def sample_grid(
+    dim_sizes: Mapping[Hashable, int],
+    input_dims: Mapping[Hashable, int],
+    input_overlap: Mapping[Hashable, int],
+    lead: Mapping[Hashable, int],
+) -> SampleGrid:
+    """Build the :class:`SampleGrid` for data of ``dim_sizes`` (ordered as the data).
+
+    Along a windowed dim the anchor is the centre cell (``size // 2``); along a dim with
+    a ``lead`` it is the label cell ``size - 1 + lead``, and windows whose label falls
+    outside the data are dropped.
+
+    Examples
+    --------
+    >>> g = sample_grid({"time": 60, "lat": 145}, {"time": 9, "lat": 9}, {"time": 8, "lat": 8},
+    ...                 {"time": 1})
+    >>> g.counts, g.anchor
+    ((51, 137), (9, 4))
+    """
+    counts, sizes, strides, anchor, windowed = [], [], [], [], []
+    for d, length in dim_sizes.items():
+        size = input_dims.get(d, 1)
+        stride = size - input_overlap.get(d, 0)
+        ahead = lead.get(d, 0)
+        counts.append(window_count(length - ahead, size, stride))
+        sizes.append(size)
+        strides.append(stride)
+        anchor.append(size - 1 + ahead if d in lead else size // 2)
+        windowed.append(d in input_dims)
+    return SampleGrid(
+        tuple(dim_sizes),
+        tuple(counts),
+        tuple(sizes),
+        tuple(strides),
+        tuple(anchor),
+        tuple(windowed),
+    )

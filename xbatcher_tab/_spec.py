@@ -186,3 +186,40 @@ overlap applies only to windowed dims
         sizes=tuple(dims.values()),
         overlaps=tuple(overlap.get(d, 0) for d in dims),
     )
+
+
+def check_lead(lead: object, dim_sizes: Mapping[Hashable, int]) -> dict[Hashable, int]:
+    """Validate a target's ``lead`` (cells ahead of the window, per dim).
+
+    Examples
+    --------
+    >>> check_lead({"time": 1}, {"time": 10})
+    {'time': 1}
+    >>> check_lead({"time": 0}, {"time": 10})
+    Traceback (most recent call last):
+    ...
+    ValueError: Target lead['time'] must be at least 1 (the label must lie after the \
+window, not inside its own features), got 0
+    """
+    if lead is None:
+        return {}
+    if not isinstance(lead, Mapping):
+        raise TypeError(
+            f"Target lead must be a mapping of dimension name to cells ahead such as "
+            f"{{'time': 1}}, got {_describe(lead)}"
+        )
+    out: dict[Hashable, int] = {}
+    for dim, ahead in lead.items():
+        if dim not in dim_sizes:
+            raise ValueError(
+                f"Target lead names dimension {dim!r}, which the data does not have; "
+                f"valid dims are {list(dim_sizes)}"
+            )
+        ahead = _check_int("Target lead", dim, ahead)
+        if ahead < 1:
+            raise ValueError(
+                f"Target lead[{dim!r}] must be at least 1 (the label must lie after the "
+                f"window, not inside its own features), got {ahead}"
+            )
+        out[dim] = ahead
+    return out

@@ -1,0 +1,279 @@
+"""The xarray ↔ numpy bridge of the tabularizer: layout, prepared arrays, row gathering.
+
+:class:`Layout` is what ``fit`` learns (variables, their dims, window, label, dtype) and
+:class:`Table` is data prepared under a layout: each feature variable transposed once
+so its last window dim is contiguous, with a strided view of all its windows. Rows of
+X, y and the coordinate frame are then gathered for any list of sample ids with the
+same kernel, whether the ids cover the whole table, a batch, or a shuffled subset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._gather import gather_rows, window_any, window_view
+from ._index import SampleGrid, sample_grid
+from ._spec import WindowSpec, check_lead, make_window_spec
+
+__all__ = ["Layout", "Table", "as_dataset", "learn_layout"]
+
+DEFAULT_NAME = "values"
+
+
+def as_dataset(data: object, argname: str = "X") -> xr.Dataset:
+    """The data as a Dataset (a DataArray becomes its only variable)."""
+    if isinstance(data, xr.Dataset):
+        return data
+    if isinstance(data, xr.DataArray):
+        return data.to_dataset(name=data.name if data.name is not None else DEFAULT_NAME)
+    raise TypeError(
+        f"{argname} must be an xarray.Dataset or xarray.DataArray, got {type(data).__name__}; "
+        "the tabularizer cuts windows from labelled grids, not from 2-D arrays"
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What ``fit`` learns: everything needed to cut the same table from other data."""
+
+    dims: tuple[Hashable, ...]
+    window: WindowSpec
+    lead: dict
+    variables: tuple[Hashable, ...]
+    var_dims: dict
+    target: Hashable | None
+    target_dims: tuple[Hashable, ...] | None
+    dtype: np.dtype
+
+    def feature_names(self) -> list[str]:
+        """``var(dim±offset,...)`` per feature, offsets from the sample's anchor."""
+        sizes = self.window.as_dict
+        anchor = {d: (n - 1 + self.lead[d] if d in self.lead else n // 2) for d, n in sizes.items()}
+        names = []
+        for v in self.variables:
+            wdims = [d for d in self.window.dims if d in self.var_dims[v]]
+            cells = np.ndindex(*(sizes[d] for d in wdims))
+            for cell in cells:
+                parts = ",".join(f"{d}{c - anchor[d]:+d}" for d, c in zip(wdims, cell, strict=True))
+                names.append(f"{v}({parts})" if parts else str(v))
+        return names
+
+
+def learn_layout(
+    ds: xr.Dataset,
+    input_dims: object,
+    input_overlap: object,
+    variables: Sequence[Hashable] | None,
+    target: object,
+    dtype: object,
+) -> Layout:
+    """Validate the tabularizer's parameters against ``ds`` and learn the layout."""
+    from .tabularizer import Target  # the public class lives with the estimator
+
+    sizes = dict(ds.sizes)
+    window = make_window_spec(input_dims, input_overlap, sizes)
+    names = list(ds.data_vars) if variables is None else _check_variables(variables, ds)
+    if not names:
+        raise ValueError("the data has no data variables to use as features")
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be a numpy dtype such as 'float32', got {dtype!r}") from err
+    if np_dtype.kind not in "fiu":
+        raise ValueError(f"dtype must be a numeric dtype such as 'float32', got {np_dtype}")
+    lead: dict = {}
+    target_name = target_dims = None
+    if target is not None:
+        if not isinstance(target, Target):
+            raise TypeError(
+                f"target must be an xbatcher_tab.Target or None, got {type(target).__name__}"
+            )
+        target_name = target.variable
+        if target_name not in ds.data_vars:
+            raise ValueError(
+                f"target variable {target_name!r} is not a data variable; "
+                f"valid variables are {list(ds.data_vars)}"
+            )
+        lead = check_lead(target.lead, sizes)
+        target_dims = tuple(ds[target_name].dims)
+    for d, n in window.as_dict.items():
+        if n + lead.get(d, 0) > sizes[d]:
+            raise ValueError(
+                f"input_dims[{d!r}]={n} plus the target's lead of {lead[d]} is larger than "
+                f"the data's {d!r} dimension (length {sizes[d]}): no sample has its label "
+                "inside the data"
+            )
+    for d, ahead in lead.items():
+        if d not in window.as_dict and ahead >= sizes[d]:
+            raise ValueError(
+                f"the target's lead[{d!r}]={ahead} leaves no sample along {d!r} (length {sizes[d]})"
+            )
+    return Layout(
+        dims=tuple(sizes),
+        window=window,
+        lead=lead,
+        variables=tuple(names),
+        var_dims={v: tuple(ds[v].dims) for v in names},
+        target=target_name,
+        target_dims=target_dims,
+        dtype=np_dtype,
+    )
+
+
+def _check_variables(variables: object, ds: xr.Dataset) -> list:
+    if isinstance(variables, str) or not isinstance(variables, Sequence):
+        raise TypeError(f"variables must be a list of variable names or None, got {variables!r}")
+    names = list(variables)
+    unknown = [v for v in names if v not in ds.data_vars]
+    if unknown:
+        raise ValueError(
+            f"variables names {unknown}, which the data does not have as data variables; "
+            f"valid variables are {list(ds.data_vars)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"variables must not repeat a name, got {names}")
+    return names
+
+
+def check_layout(layout: Layout, ds: xr.Dataset) -> None:
+    """Raise a clear error if ``ds`` does not have the layout learnt at fit."""
+    if set(ds.dims) != set(layout.dims):
+        raise ValueError(
+            f"the data has dims {sorted(map(str, ds.dims))} but the tabularizer was fitted "
+            f"on dims {sorted(map(str, layout.dims))}; transform needs data with the same "
+            "dims (sizes may differ)"
+        )
+    needed = list(layout.variables) + ([layout.target] if layout.target is not None else [])
+    missing = [v for v in dict.fromkeys(needed) if v not in ds.data_vars]
+    if missing:
+        raise ValueError(
+            f"the data lacks variables {missing} that the tabularizer was fitted with; "
+            f"it has {list(ds.data_vars)}"
+        )
+    for v in layout.variables:
+        if set(ds[v].dims) != set(layout.var_dims[v]):
+            raise ValueError(
+                f"variable {v!r} has dims {ds[v].dims} but had {layout.var_dims[v]} at fit"
+            )
+    if layout.target is not None and set(ds[layout.target].dims) != set(layout.target_dims):
+        raise ValueError(
+            f"target variable {layout.target!r} has dims {ds[layout.target].dims} "
+            f"but had {layout.target_dims} at fit"
+        )
+    for d, n in layout.window.as_dict.items():
+        need = n + layout.lead.get(d, 0)
+        if ds.sizes[d] < need:
+            raise ValueError(
+                f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
+                f"window of {n}"
+                + (f" plus the lead of {layout.lead[d]}" if d in layout.lead else "")
+            )
+
+
+class Table:
+    """Data prepared under a layout, ready to gather rows for any sample ids."""
+
+    def __init__(self, layout: Layout, ds: xr.Dataset) -> None:
+        check_layout(layout, ds)
+        self.layout = layout
+        window = layout.window
+        sizes = {d: int(ds.sizes[d]) for d in layout.dims}
+        overlap = dict(zip(window.dims, window.overlaps, strict=True))
+        self.grid: SampleGrid = sample_grid(sizes, window.as_dict, overlap, layout.lead)
+        self._features = []  # (arr_t dims, window view, arr_t)
+        for v in layout.variables:
+            var = ds[v].variable
+            order = [d for d in layout.dims if d in var.dims and d not in window.dims]
+            order += [d for d in window.dims if d in var.dims]
+            arr = np.ascontiguousarray(var.transpose(*order).values, dtype=layout.dtype)
+            axes = [order.index(d) for d in window.dims if d in var.dims]
+            wdims = [d for d in window.dims if d in var.dims]
+            steps = [window.strides[window.dims.index(d)] for d in wdims]
+            view = window_view(arr, axes, [window.as_dict[d] for d in wdims], steps)
+            self._features.append((tuple(order), view, arr, axes, wdims, steps))
+        self.n_features = sum(
+            int(np.prod(view.shape[len(order) :], dtype=np.int64))
+            for order, view, *_ in self._features
+        )
+        self._target = None
+        if layout.target is not None:
+            tvar = ds[layout.target].variable
+            self._target = (tuple(tvar.dims), np.asarray(tvar.values))
+        self._coords = {
+            d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
+            for d in layout.dims
+        }
+
+    @property
+    def n_samples(self) -> int:
+        return self.grid.n_samples
+
+    def _pos(self, ids) -> dict:
+        return dict(zip(self.grid.dims, self.grid.positions(ids), strict=True))
+
+    def valid_ids(self, dropna: bool) -> np.ndarray:
+        """Ids of the samples to keep: all of them, or those free of NaN."""
+        ids = np.arange(self.n_samples, dtype=np.int64)
+        if not dropna:
+            return ids
+        pos = self._pos(ids)
+        bad = np.zeros(ids.size, dtype=bool)
+        window = self.layout.window
+        for order, _view, arr, axes, wdims, steps in self._features:
+            if arr.dtype.kind != "f":
+                continue
+            sizes = [window.as_dict[d] for d in wdims]
+            has_nan = window_any(np.isnan(arr), axes, sizes, steps)
+            bad |= has_nan[tuple(pos[d] for d in order)]
+        if self._target is not None:
+            bad |= np.isnan(self.y(ids, pos=pos).astype(float, copy=False))
+        return ids[~bad]
+
+    def X(self, ids, pos: dict | None = None) -> np.ndarray:
+        """Feature rows for ``ids``: one window per variable, C order over input_dims."""
+        pos = self._pos(ids) if pos is None else pos
+        n = int(np.size(ids))
+        out = np.empty((n, self.n_features), dtype=self.layout.dtype)
+        offset = 0
+        for order, view, *_ in self._features:
+            cells = int(np.prod(view.shape[len(order) :], dtype=np.int64))
+            gather_rows(view, tuple(pos[d] for d in order), out[:, offset : offset + cells])
+            offset += cells
+        return out
+
+    def y(self, ids, pos: dict | None = None) -> np.ndarray:
+        """Label of each sample: the target variable at the sample's anchor."""
+        if self._target is None:
+            raise ValueError("the tabularizer has no target: pass target=Target(...)")
+        pos = self._pos(ids) if pos is None else pos
+        anchors = dict(
+            zip(self.grid.dims, self.grid.anchors([pos[d] for d in self.grid.dims]), strict=True)
+        )
+        dims, values = self._target
+        return values[tuple(anchors[d] for d in dims)]
+
+    def coords(self, ids, pos: dict | None = None) -> pd.DataFrame:
+        """One row per sample: the anchor's coordinate label along every dim."""
+        pos = self._pos(ids) if pos is None else pos
+        anchors = self.grid.anchors([pos[d] for d in self.grid.dims])
+        columns = {}
+        for d, idx in zip(self.grid.dims, anchors, strict=True):
+            values = self._coords[d]
+            columns[d] = values[idx] if values is not None else idx
+        index = pd.Index(np.asarray(ids, dtype=np.int64), name="sample")
+        return pd.DataFrame(columns, index=index)
+
+
+def grid_positions(values: np.ndarray, labels: Mapping | pd.Series, dim: Hashable) -> np.ndarray:
+    """Position of each label on a grid axis, with a clear error for labels not on it."""
+    index = pd.Index(values)
+    found = index.get_indexer(np.asarray(labels))
+    if (found < 0).any():
+        bad = np.asarray(labels)[found < 0][:3]
+        raise ValueError(f"coordinate labels {list(bad)} along {dim!r} are not on the grid")
+    return found
