@@ -24,7 +24,8 @@ demo: $(STAMP)
 	$(PY) examples/notebook_port.py
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_generator.py
+	$(PY) benchmarks/bench_generator.py --markdown
+	$(PY) benchmarks/bench_tabularizer.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

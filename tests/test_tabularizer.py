@@ -255,3 +255,27 @@ def test_dask_input_equals_numpy_input():
     np.testing.assert_array_equal(eager.y, lazy.y)
     pd.testing.assert_frame_equal(eager.coords, lazy.coords)
     assert 0 < len(eager.y) < tab.set_params(dropna=False).tabularize(ds).X.shape[0]
+
+
+@given(tab_case(), st.data())
+def test_any_id_range_gives_the_same_rows(case, data):
+    """Rows for a sub-range or a shuffled subset of ids equal the full table's rows:
+    the block path and the row-by-row path agree."""
+    from xbatcher_tab._table import Table
+
+    ds, kw = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tab = make_tab(kw).fit(ds)
+    table = Table(tab.layout_, ds.compute())
+    n = table.n_samples
+    full = table.X(np.arange(n))
+    a = data.draw(st.integers(0, n))
+    b = data.draw(st.integers(a, n))
+    np.testing.assert_array_equal(table.X(np.arange(a, b)), full[a:b])
+    picked = data.draw(st.permutations(range(n))).copy()[: data.draw(st.integers(0, n))]
+    ids = np.asarray(picked, dtype=np.int64)
+    np.testing.assert_array_equal(table.X(ids), full[ids])
+    out = np.full((b - a, table.n_features), -1, dtype=np.float32)
+    assert table.X(np.arange(a, b), out=out) is out
+    np.testing.assert_array_equal(out, full[a:b])

@@ -175,6 +175,63 @@ def check_layout(layout: Layout, ds: xr.Dataset) -> None:
             )
 
 
+@dataclass
+class _Feature:
+    """One feature variable: its values transposed to ``order`` (sample dims in data
+    order, then its window dims in input_dims order, the last one contiguous)."""
+
+    order: tuple
+    arr: np.ndarray
+    axes: tuple[int, ...]
+    sizes: tuple[int, ...]
+    steps: tuple[int, ...]
+    offset: int
+
+    @property
+    def cells(self) -> int:
+        return int(np.prod(self.sizes, dtype=np.int64))
+
+    @property
+    def columns(self) -> slice:
+        return slice(self.offset, self.offset + self.cells)
+
+    @property
+    def view(self) -> np.ndarray:
+        return window_view(self.arr, self.axes, self.sizes, self.steps)
+
+    def _run(self, arr: np.ndarray) -> int:
+        """Cells per contiguous run of a window of ``arr`` (trailing cells coalesce)."""
+        run = self.sizes[-1] if arr.strides[self.axes[-1]] == arr.itemsize else 1
+        for i in range(len(self.axes) - 2, -1, -1):
+            if run != int(np.prod(self.sizes[i + 1 :])):
+                break
+            if arr.strides[self.axes[i]] != arr.strides[self.axes[i + 1]] * self.sizes[i + 1]:
+                break
+            run *= self.sizes[i]
+        return run
+
+    def block_view(self, arr: np.ndarray, budget: int) -> np.ndarray:
+        """Window view of ``arr`` (position axes as ``arr``, then the cells) laid out for
+        fast copies: when the window has several dims and it fits in ``budget`` bytes,
+        and its cells do not already come in long contiguous runs, the windows of all
+        but the first window dim are expanded into a contiguous array first, so that
+        each row is copied in runs of ``prod(sizes[1:])`` cells rather than
+        ``sizes[-1]``."""
+        if len(self.axes) < 2 or self._run(arr) * arr.itemsize >= 256:
+            return window_view(arr, self.axes, self.sizes, self.steps)
+        counts = list(arr.shape)
+        for ax, size, step in zip(self.axes[1:], self.sizes[1:], self.steps[1:], strict=True):
+            counts[ax] = (arr.shape[ax] - size) // step + 1
+        nbytes = int(np.prod(counts, dtype=np.int64)) * int(np.prod(self.sizes[1:])) * arr.itemsize
+        if nbytes > budget:
+            return window_view(arr, self.axes, self.sizes, self.steps)
+        expanded = np.ascontiguousarray(
+            window_view(arr, self.axes[1:], self.sizes[1:], self.steps[1:])
+        )
+        view = window_view(expanded, self.axes[:1], self.sizes[:1], self.steps[:1])
+        return np.moveaxis(view, -1, arr.ndim)
+
+
 class Table:
     """Data prepared under a layout, ready to gather rows for any sample ids."""
 
@@ -185,21 +242,25 @@ class Table:
         sizes = {d: int(ds.sizes[d]) for d in layout.dims}
         overlap = dict(zip(window.dims, window.overlaps, strict=True))
         self.grid: SampleGrid = sample_grid(sizes, window.as_dict, overlap, layout.lead)
-        self._features = []  # (arr_t dims, window view, arr_t)
+        self._features: list[_Feature] = []
+        offset = 0
         for v in layout.variables:
             var = ds[v].variable
             order = [d for d in layout.dims if d in var.dims and d not in window.dims]
             order += [d for d in window.dims if d in var.dims]
             arr = np.ascontiguousarray(var.transpose(*order).values, dtype=layout.dtype)
-            axes = [order.index(d) for d in window.dims if d in var.dims]
-            wdims = [d for d in window.dims if d in var.dims]
-            steps = [window.strides[window.dims.index(d)] for d in wdims]
-            view = window_view(arr, axes, [window.as_dict[d] for d in wdims], steps)
-            self._features.append((tuple(order), view, arr, axes, wdims, steps))
-        self.n_features = sum(
-            int(np.prod(view.shape[len(order) :], dtype=np.int64))
-            for order, view, *_ in self._features
-        )
+            wdims = tuple(d for d in window.dims if d in var.dims)
+            feature = _Feature(
+                order=tuple(order),
+                arr=arr,
+                axes=tuple(order.index(d) for d in wdims),
+                sizes=tuple(window.as_dict[d] for d in wdims),
+                steps=tuple(window.strides[window.dims.index(d)] for d in wdims),
+                offset=offset,
+            )
+            self._features.append(feature)
+            offset += feature.cells
+        self.n_features = offset
         self._target = None
         if layout.target is not None:
             tvar = ds[layout.target].variable
@@ -223,28 +284,76 @@ class Table:
             return ids
         pos = self._pos(ids)
         bad = np.zeros(ids.size, dtype=bool)
-        window = self.layout.window
-        for order, _view, arr, axes, wdims, steps in self._features:
-            if arr.dtype.kind != "f":
+        for f in self._features:
+            if f.arr.dtype.kind != "f":
                 continue
-            sizes = [window.as_dict[d] for d in wdims]
-            has_nan = window_any(np.isnan(arr), axes, sizes, steps)
-            bad |= has_nan[tuple(pos[d] for d in order)]
+            has_nan = window_any(np.isnan(f.arr), f.axes, f.sizes, f.steps)
+            bad |= has_nan[tuple(pos[d] for d in f.order)]
         if self._target is not None:
             bad |= np.isnan(self.y(ids, pos=pos).astype(float, copy=False))
         return ids[~bad]
 
-    def X(self, ids, pos: dict | None = None) -> np.ndarray:
-        """Feature rows for ``ids``: one window per variable, C order over input_dims."""
-        pos = self._pos(ids) if pos is None else pos
-        n = int(np.size(ids))
-        out = np.empty((n, self.n_features), dtype=self.layout.dtype)
-        offset = 0
-        for order, view, *_ in self._features:
-            cells = int(np.prod(view.shape[len(order) :], dtype=np.int64))
-            gather_rows(view, tuple(pos[d] for d in order), out[:, offset : offset + cells])
-            offset += cells
+    def X(self, ids, pos: dict | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """Feature rows for ``ids``: one window per variable, C order over input_dims.
+
+        Runs of ids that cover whole blocks of the sample grid (all samples sharing a
+        position along the outermost dim) are copied block by block from strided views,
+        the rest row by row with fancy indexing; both give the same rows. ``out``, if
+        given, is a ``(len(ids), n_features)`` array of the layout's dtype to fill.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        n = ids.size
+        shape = (n, self.n_features)
+        if out is None:
+            out = np.empty(shape, dtype=self.layout.dtype)
+        elif out.shape != shape or out.dtype != self.layout.dtype:
+            raise ValueError(f"out must have shape {shape} and dtype {self.layout.dtype}")
+        block = self.grid.n_samples // self.grid.counts[0] if self.grid.n_samples else 0
+        first = last = 0  # rows [first, last) are whole blocks, copied as such
+        if block and n >= block and ids[-1] - ids[0] == n - 1 and np.all(np.diff(ids) == 1):
+            first = int(-ids[0] % block)
+            last = first + (n - first) // block * block
+            for row in range(first, last, block):
+                self._fill_block(int(ids[row]) // block, out[row : row + block])
+        for lo, hi in ((0, first), (last, n)):
+            if hi > lo:
+                part = ids[lo:hi]
+                sub = self._pos(part) if pos is None else {d: p[lo:hi] for d, p in pos.items()}
+                for f in self._features:
+                    gather_rows(f.view, tuple(sub[d] for d in f.order), out[lo:hi, f.columns])
         return out
+
+    def _fill_block(self, p0: int, out: np.ndarray) -> None:
+        """Rows of every sample at position ``p0`` along the outermost grid dim."""
+        grid = self.grid
+        d0 = grid.dims[0]
+        inner = grid.counts[1:]
+        for f in self._features:
+            arr, order = f.arr, list(f.order)
+            if d0 in order:  # cut the cells this position's windows read
+                ax = order.index(d0)
+                start = p0 * grid.strides[0]
+                cut = [slice(None)] * arr.ndim
+                cut[ax] = slice(start, start + grid.sizes[0])
+                # a contiguous copy of the slab: when the cut dim is the last window
+                # dim, the window's trailing cells become one contiguous run
+                arr = np.ascontiguousarray(arr[tuple(cut)])
+            view = f.block_view(arr, out.itemsize * out.shape[0] * f.cells)
+            if d0 in order:
+                view = view[(slice(None),) * order.index(d0) + (0,)]
+                order.remove(d0)
+            # position axes: keep the grid's counts, reorder as the grid, broadcast the rest
+            view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in order)]
+            perm = [order.index(d) for d in grid.dims[1:] if d in order]
+            view = view.transpose(perm + list(range(len(order), view.ndim)))
+            expand = tuple(
+                slice(None) if d in order else np.newaxis for d in grid.dims[1:]
+            )
+            view = view[expand + (Ellipsis,)]
+            target = out[:, f.columns].reshape(inner + view.shape[len(inner) :])
+            if not np.shares_memory(target, out):  # splitting axes is always a view
+                raise AssertionError("block target is not a view of the output")
+            np.copyto(target, view)
 
     def y(self, ids, pos: dict | None = None) -> np.ndarray:
         """Label of each sample: the target variable at the sample's anchor."""
