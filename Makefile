@@ -21,7 +21,7 @@ test: lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(PY) examples/notebook_port.py
+	cd examples && ../$(PY) demo.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py --markdown

@@ -116,6 +116,7 @@ def main(argv=None) -> dict:
         rows=shape[0],
         features=shape[1],
         table_gb=nbytes / 1e9,
+        x_vs_fresh_copy=fresh / xonly,
         vs_fresh_copy=fresh / ours,
         kernel_vs_warm_copy=warm / warm_ours,
         samples_per_s=rate,

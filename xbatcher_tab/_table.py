@@ -346,9 +346,7 @@ class Table:
             view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in order)]
             perm = [order.index(d) for d in grid.dims[1:] if d in order]
             view = view.transpose(perm + list(range(len(order), view.ndim)))
-            expand = tuple(
-                slice(None) if d in order else np.newaxis for d in grid.dims[1:]
-            )
+            expand = tuple(slice(None) if d in order else np.newaxis for d in grid.dims[1:])
             view = view[expand + (Ellipsis,)]
             target = out[:, f.columns].reshape(inner + view.shape[len(inner) :])
             if not np.shares_memory(target, out):  # splitting axes is always a view

@@ -85,8 +85,8 @@ def tasmax(
     doy = times.day_of_year.to_numpy()
     season = np.cos(2 * np.pi * (doy - 200) / 365.25)
 
-    sigma = max(min(lat, lon) / 30, 1.0)
-    rho = 0.9
+    sigma = max(min(lat, lon) / 60, 1.0)
+    rho = 0.95
     anomaly = _smooth_noise(rng, (lat, lon), sigma)
     out = np.empty((time, lat, lon), dtype=np.float32)
     for t in range(time):

@@ -1,0 +1,37 @@
+"""Every example runs on small data and shows what it claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from .test_notebook import EXAMPLES, load_example
+
+
+def test_tabularize_ridge_beats_persistence():
+    result = load_example("tabularize_ridge").main(time=24, lat=40, lon=48, verbose=False)
+    assert result["rmse"] < 0.9 * result["rmse_persistence"]
+    grid = result["grid"]
+    assert grid.dims == ("time", "lat", "lon")
+    assert int(grid.notnull().sum()) == result["n_test"]
+    assert np.isfinite(result["rmse"])
+
+
+def test_demo_script_runs(tmp_path):
+    # the demo on full-size data takes ~30 s; here it only has to start and finish
+    code = (
+        "import sys; sys.path.insert(0, '.');"
+        "import tabularize_ridge, notebook_port, demo;"
+        "tabularize_ridge.main.__defaults__ = (24, 40, 48, True);"
+        "import xbatcher_tab as xt;"
+        "orig = xt.datasets.tasmax;"
+        "notebook_port.datasets.tasmax = lambda **k: orig(time=60, lat=20, lon=24);"
+        "demo.main()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=EXAMPLES, capture_output=True, text=True, check=True
+    )
+    assert "RMSE ridge" in out.stdout and "persistence" in out.stdout
+    assert "done in" in out.stdout
