@@ -8,7 +8,7 @@ arguments come from (generator, transformer, command line).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["WindowSpec", "check_dims_mapping", "make_window_spec"]
@@ -23,6 +23,28 @@ def _check_int(name: str, key: Hashable, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}[{key!r}] must be an integer, got {_describe(value)}")
     return int(value)
+
+
+def _int_items(
+    name: str, value: object, what: str, example: str, valid: Sequence, unknown: str
+) -> list[tuple[Hashable, int]]:
+    """Items of a ``{dim: integer}`` argument, checking its type, its dims and its ints.
+
+    ``unknown`` ends the message for a dim not in ``valid``.
+    """
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping of dimension name to {what} such as {example}, "
+            f"got {_describe(value)}"
+        )
+    items = []
+    for dim, number in value.items():
+        if dim not in valid:
+            raise ValueError(f"{name} names dimension {dim!r}, {unknown}")
+        items.append((dim, _check_int(name, dim, number)))
+    return items
 
 
 def check_dims_mapping(
@@ -47,25 +69,20 @@ def check_dims_mapping(
     ValueError: input_dims['time']=11 is larger than the data's 'time' dimension (length 10); \
 expected a size between 1 and 10
     """
-    if value is None:
-        value = {}
-    if not isinstance(value, Mapping):
-        raise TypeError(
-            f"{name} must be a mapping of dimension name to size such as {{'time': 10}}, "
-            f"got {_describe(value)}"
-        )
-    if not value and not allow_empty:
+    items = _int_items(
+        name,
+        value,
+        "size",
+        "{'time': 10}",
+        list(dim_sizes),
+        f"which the data does not have; valid dims are {list(dim_sizes)}",
+    )
+    if not items and not allow_empty:
         raise ValueError(
             f"{name} must name at least one dimension; the data has dims {list(dim_sizes)}"
         )
     out: dict[Hashable, int] = {}
-    for dim, size in value.items():
-        if dim not in dim_sizes:
-            raise ValueError(
-                f"{name} names dimension {dim!r}, which the data does not have; "
-                f"valid dims are {list(dim_sizes)}"
-            )
-        size = _check_int(name, dim, size)
+    for dim, size in items:
         if size < 1:
             raise ValueError(f"{name}[{dim!r}] must be at least 1, got {size}")
         length = dim_sizes[dim]
@@ -93,21 +110,16 @@ def check_overlap(
     ValueError: input_overlap['time']=10 must be smaller than input_dims['time']=10; \
 expected an overlap between 0 and 9
     """
-    if value is None:
-        value = {}
-    if not isinstance(value, Mapping):
-        raise TypeError(
-            f"{name} must be a mapping of dimension name to overlap such as {{'time': 9}}, "
-            f"got {_describe(value)}"
-        )
     out: dict[Hashable, int] = {}
-    for dim, overlap in value.items():
-        if dim not in input_dims:
-            raise ValueError(
-                f"{name} names dimension {dim!r}, which is not in input_dims "
-                f"{list(input_dims)}; overlap applies only to windowed dims"
-            )
-        overlap = _check_int(name, dim, overlap)
+    items = _int_items(
+        name,
+        value,
+        "overlap",
+        "{'time': 9}",
+        list(input_dims),
+        f"which is not in input_dims {list(input_dims)}; overlap applies only to windowed dims",
+    )
+    for dim, overlap in items:
         size = input_dims[dim]
         if overlap < 0:
             raise ValueError(
@@ -201,21 +213,16 @@ def check_lead(lead: object, dim_sizes: Mapping[Hashable, int]) -> dict[Hashable
     ValueError: Target lead['time'] must be at least 1 (the label must lie after the \
 window, not inside its own features), got 0
     """
-    if lead is None:
-        return {}
-    if not isinstance(lead, Mapping):
-        raise TypeError(
-            f"Target lead must be a mapping of dimension name to cells ahead such as "
-            f"{{'time': 1}}, got {_describe(lead)}"
-        )
     out: dict[Hashable, int] = {}
-    for dim, ahead in lead.items():
-        if dim not in dim_sizes:
-            raise ValueError(
-                f"Target lead names dimension {dim!r}, which the data does not have; "
-                f"valid dims are {list(dim_sizes)}"
-            )
-        ahead = _check_int("Target lead", dim, ahead)
+    items = _int_items(
+        "Target lead",
+        lead,
+        "cells ahead",
+        "{'time': 1}",
+        list(dim_sizes),
+        f"which the data does not have; valid dims are {list(dim_sizes)}",
+    )
+    for dim, ahead in items:
         if ahead < 1:
             raise ValueError(
                 f"Target lead[{dim!r}] must be at least 1 (the label must lie after the "
