@@ -95,6 +95,7 @@ def test_matches_brute_force(case):
     if kw["target"] is None:
         assert y is None
     else:
+        assert y.shape == (len(X),)
         np.testing.assert_array_equal(y, y_ref)
     pd.testing.assert_frame_equal(coords, c_ref, check_dtype=False)
     # no sample missing or repeated: ids unique and increasing, one row per anchor

@@ -235,13 +235,16 @@ class _Feature:
 class Table:
     """Data prepared under a layout, ready to gather rows for any sample ids."""
 
-    def __init__(self, layout: Layout, ds: xr.Dataset) -> None:
+    def __init__(
+        self, layout: Layout, ds: xr.Dataset, offsets: Mapping[Hashable, int] | None = None
+    ) -> None:
+        """``offsets``: where ``ds`` starts in the full data, per dim, when it is a slab
+        of it (used for the labels of dims without a coordinate)."""
         check_layout(layout, ds)
+        self._offsets = dict(offsets or {})
         self.layout = layout
         window = layout.window
-        sizes = {d: int(ds.sizes[d]) for d in layout.dims}
-        overlap = dict(zip(window.dims, window.overlaps, strict=True))
-        self.grid: SampleGrid = sample_grid(sizes, window.as_dict, overlap, layout.lead)
+        self.grid: SampleGrid = self.grid_for(layout, {d: int(ds.sizes[d]) for d in layout.dims})
         self._features: list[_Feature] = []
         offset = 0
         for v in layout.variables:
@@ -269,6 +272,13 @@ class Table:
             d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
             for d in layout.dims
         }
+
+    @staticmethod
+    def grid_for(layout: Layout, sizes: Mapping[Hashable, int]) -> SampleGrid:
+        """The sample grid of data with these dim sizes (ordered as the layout's dims)."""
+        window = layout.window
+        overlap = dict(zip(window.dims, window.overlaps, strict=True))
+        return sample_grid({d: sizes[d] for d in layout.dims}, window.as_dict, overlap, layout.lead)
 
     @property
     def n_samples(self) -> int:
@@ -362,7 +372,9 @@ class Table:
             zip(self.grid.dims, self.grid.anchors([pos[d] for d in self.grid.dims]), strict=True)
         )
         dims, values = self._target
-        return values[tuple(anchors[d] for d in dims)]
+        labels = values[tuple(anchors[d] for d in dims)]
+        # a target without dims (or none varying between samples) still gives one per row
+        return np.broadcast_to(labels, (int(np.size(ids)),)).copy() if labels.ndim == 0 else labels
 
     def coords(self, ids, pos: dict | None = None) -> pd.DataFrame:
         """One row per sample: the anchor's coordinate label along every dim."""
@@ -371,7 +383,7 @@ class Table:
         columns = {}
         for d, idx in zip(self.grid.dims, anchors, strict=True):
             values = self._coords[d]
-            columns[d] = values[idx] if values is not None else idx
+            columns[d] = values[idx] if values is not None else idx + self._offsets.get(d, 0)
         index = pd.Index(np.asarray(ids, dtype=np.int64), name="sample")
         return pd.DataFrame(columns, index=index)
 

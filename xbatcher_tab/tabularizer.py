@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._table import Layout, Table, as_dataset, grid_positions, learn_layout
+
+if TYPE_CHECKING:
+    from .batching import Batch
 
 __all__ = ["Tabular", "Target", "WindowTabularizer"]
 
@@ -211,6 +214,63 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         pos = table._pos(ids)
         y = table.y(ids, pos=pos) if self.layout_.target is not None else None
         return Tabular(table.X(ids, pos=pos), y, table.coords(ids, pos=pos))
+
+    def iter_batches(
+        self,
+        X: xr.Dataset | xr.DataArray,
+        batch_size: int = 65536,
+        shuffle: bool | str = False,
+        random_state: int | np.random.Generator | None = None,
+        drop_last: bool = False,
+        start: int = 0,
+        shuffle_buffer: int = 4,
+    ) -> Iterator[Batch]:
+        """Yield the table in batches of ``batch_size`` samples: ``(X, y, coords)``.
+
+        Samples are enumerated over the whole data first, then grouped, so windows
+        overlap across batch edges and every sample comes exactly once per epoch.
+        Without shuffle the batches concatenate to :meth:`tabularize`. A batch is
+        gathered only when asked for: memory holds the source slabs in flight and the
+        batches, never the table.
+
+        Parameters
+        ----------
+        X : Dataset or DataArray
+            numpy-backed (one in-memory source) or dask-backed (read in slabs: the
+            source chunks along the outermost dim, plus the window's halo).
+        batch_size : int
+            Samples per batch; the last batch is partial unless ``drop_last``.
+        shuffle : bool or "full"
+            ``True`` permutes the samples: all of them for numpy-backed data; for
+            dask-backed data, the slabs are visited in a random order
+            ``shuffle_buffer`` at a time and the samples of those slabs permuted
+            (each chunk read about once per epoch). ``"full"`` loads the whole source
+            and permutes every sample.
+        random_state : int or numpy Generator, optional
+            Seed of the shuffle: the same seed gives the same epoch.
+        drop_last : bool
+            Drop the last, partial batch.
+        start : int
+            Index of the first batch to yield, to resume an interrupted epoch (with the
+            same ``random_state`` the remaining batches are those the full epoch gives).
+        shuffle_buffer : int
+            Slabs shuffled together for dask-backed data.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=6, lat=4, lon=4)
+        >>> tab = xt.WindowTabularizer(input_dims={"time": 3}, input_overlap={"time": 2},
+        ...                            target=xt.Target("tasmax", lead={"time": 1}))
+        >>> [b.X.shape for b in tab.fit(ds).iter_batches(ds, batch_size=20)]
+        [(20, 3), (20, 3), (8, 3)]
+        """
+        from .batching import iter_batches
+
+        check_is_fitted(self, "layout_")
+        return iter_batches(
+            self, X, batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
+        )
 
     def to_grid(
         self,

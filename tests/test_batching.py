@@ -1,0 +1,146 @@
+"""iter_batches: every sample once per epoch, in tabularize's order without shuffle."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import xbatcher_tab as xt
+
+from .test_tabularizer import make_tab, tab_case
+
+
+def fitted(case):
+    ds, kw = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tab = make_tab(kw).fit(ds)
+    return ds, tab
+
+
+def concat(batches):
+    X = np.concatenate([b.X for b in batches]) if batches else None
+    y = None if not batches or batches[0].y is None else np.concatenate([b.y for b in batches])
+    coords = pd.concat([b.coords for b in batches]) if batches else None
+    return X, y, coords
+
+
+@given(tab_case(), st.sampled_from(["1", "2", "50", "n", "n+42"]), st.booleans())
+def test_sequential_batches_concatenate_to_tabularize(case, size, chunked):
+    ds, tab = fitted(case)
+    if chunked:
+        ds = ds.chunk({d: max(1, n // 2) for d, n in ds.sizes.items()})
+    X, y, coords = tab.tabularize(ds)
+    n = len(coords)
+    batch_size = {"1": 1, "2": 2, "50": 50, "n": max(n, 1), "n+42": n + 42}[size]
+    batches = list(tab.iter_batches(ds, batch_size=batch_size))
+    assert [len(b.X) for b in batches[:-1]] == [batch_size] * (len(batches) - 1)
+    assert len(batches) == -(-n // batch_size)
+    if n == 0:
+        return
+    Xb, yb, cb = concat(batches)
+    np.testing.assert_array_equal(Xb, X)
+    if y is not None:
+        np.testing.assert_array_equal(yb, y)
+    pd.testing.assert_frame_equal(cb, coords)
+
+
+@given(tab_case(), st.integers(1, 40), st.booleans(), st.integers(0, 3))
+def test_shuffled_epoch_loses_and_repeats_nothing(case, batch_size, chunked, seed):
+    ds, tab = fitted(case)
+    if chunked:
+        ds = ds.chunk({d: max(1, n // 3) for d, n in ds.sizes.items()})
+    X, y, coords = tab.tabularize(ds)
+    batches = list(tab.iter_batches(ds, batch_size=batch_size, shuffle=True, random_state=seed))
+    if not len(coords):
+        assert batches == []
+        return
+    Xb, yb, cb = concat(batches)
+    assert sorted(cb.index) == list(coords.index)  # each sample exactly once
+    row = {sid: i for i, sid in enumerate(coords.index)}
+    at = np.array([row[s] for s in cb.index])
+    np.testing.assert_array_equal(Xb, X[at])  # rows travel with their ids
+    if y is not None:
+        np.testing.assert_array_equal(yb, y[at])
+    pd.testing.assert_frame_equal(cb, coords.iloc[at])
+    again = list(tab.iter_batches(ds, batch_size=batch_size, shuffle=True, random_state=seed))
+    assert list(concat(again)[2].index) == list(cb.index)  # the same seed, the same epoch
+
+
+@pytest.mark.parametrize("chunks", [None, {"time": 7}])
+def test_shuffle_actually_mixes_and_seeds_differ(chunks):
+    ds = xt.datasets.tasmax(time=40, lat=6, lon=8, chunks=chunks)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3},
+        input_overlap={"time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)
+    orders = [
+        list(
+            pd.concat(
+                [b.coords for b in tab.iter_batches(ds, 64, shuffle=True, random_state=s)]
+            ).index
+        )
+        for s in (0, 1)
+    ]
+    assert orders[0] != orders[1]
+    assert orders[0] != sorted(orders[0])
+    first = orders[0][:64]
+    # batches mix samples from far apart in time, not one contiguous run
+    assert max(first) - min(first) > 5 * 64
+
+
+@pytest.mark.parametrize("shuffle", [False, True, "full"])
+@pytest.mark.parametrize("chunks", [None, {"time": 5}])
+def test_start_resumes_the_same_epoch(shuffle, chunks):
+    ds = xt.datasets.tasmax(time=20, lat=5, lon=6, chunks=chunks)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 4, "lat": 3},
+        input_overlap={"time": 3, "lat": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)
+    full = list(tab.iter_batches(ds, 37, shuffle=shuffle, random_state=7))
+    tail = list(tab.iter_batches(ds, 37, shuffle=shuffle, random_state=7, start=3))
+    assert len(tail) == len(full) - 3
+    for a, b in zip(full[3:], tail, strict=True):
+        np.testing.assert_array_equal(a.X, b.X)
+        pd.testing.assert_frame_equal(a.coords, b.coords)
+
+
+def test_drop_last_and_numpy_equals_dask():
+    ds = xt.datasets.tasmax(time=15, lat=5, lon=6)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3},
+        input_overlap={"time": 1},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)
+    n = len(tab.sample_coords(ds))
+    eager = list(tab.iter_batches(ds, 50, drop_last=True))
+    assert [len(b.y) for b in eager] == [50] * (n // 50)
+    lazy = list(tab.iter_batches(ds.chunk({"time": 4, "lat": 2}), 50, drop_last=True))
+    for a, b in zip(eager, lazy, strict=True):
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.y, b.y)
+        pd.testing.assert_frame_equal(a.coords, b.coords)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
+        ({"batch_size": 2.5}, "batch_size must be a positive integer, got 2.5"),
+        ({"shuffle": "yes"}, "shuffle must be True, False or 'full', got 'yes'"),
+        ({"start": -1}, "start must be a batch index >= 0, got -1"),
+        ({"shuffle_buffer": 0}, "shuffle_buffer must be a positive integer, got 0"),
+    ],
+)
+def test_bad_arguments(kwargs, pattern):
+    ds = xt.datasets.tasmax(time=6, lat=3, lon=3)
+    tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
+    with pytest.raises((TypeError, ValueError), match=pattern):
+        next(iter(tab.iter_batches(ds, **kwargs)))
