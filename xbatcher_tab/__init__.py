@@ -14,13 +14,26 @@ from ._spec import WindowSpec
 from ._version import __version__
 from .generator import BatchGenerator
 from .tabularizer import Tabular, Target, WindowTabularizer
+from .training import partial_fit
+
+
+def __getattr__(name: str):
+    # xgboost is an optional dependency: import it only when its adapter is asked for
+    if name == "WindowDataIter":
+        from .xgboost import WindowDataIter
+
+        return WindowDataIter
+    raise AttributeError(f"module 'xbatcher_tab' has no attribute {name!r}")
+
 
 __all__ = [
     "BatchGenerator",
     "Tabular",
     "Target",
     "WindowSpec",
+    "WindowDataIter",
     "WindowTabularizer",
     "__version__",
     "datasets",
+    "partial_fit",
 ]

@@ -272,6 +272,11 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
             self, X, batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
         )
 
+    def _table_grid(self, X):
+        """The sample grid of ``X`` without reading its values."""
+        ds = as_dataset(X)
+        return Table.grid_for(self.layout_, {d: int(ds.sizes[d]) for d in self.layout_.dims})
+
     def to_grid(
         self,
         pred: object,

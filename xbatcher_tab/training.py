@@ -1,0 +1,126 @@
+"""``partial_fit``: train scikit-learn estimators batch by batch on a window table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["partial_fit"]
+
+
+def _steps(estimator) -> list:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        steps = [step for _, step in estimator.steps if step not in (None, "passthrough")]
+    else:
+        steps = [estimator]
+    for step in steps:
+        if not hasattr(step, "partial_fit"):
+            raise TypeError(
+                f"{type(step).__name__} has no partial_fit; every step of the estimator "
+                "must support partial_fit (e.g. StandardScaler, SGDRegressor, MiniBatchKMeans)"
+            )
+    return steps
+
+
+def _progress(enabled: bool, total: int | None, desc: str):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a nicety: train without it
+        return None
+    return tqdm(total=total, desc=desc, unit="samples", unit_scale=True, leave=False)
+
+
+def partial_fit(
+    estimator,
+    tab,
+    data: xr.Dataset | xr.DataArray,
+    batch_size: int = 65536,
+    epochs: int = 1,
+    shuffle: bool | str = True,
+    random_state: int | None = None,
+    progress: bool = False,
+    **partial_fit_kwargs: Any,
+):
+    """Train ``estimator`` on the window table of ``data``, one batch at a time.
+
+    Parameters
+    ----------
+    estimator : estimator or sklearn Pipeline
+        Every step must have ``partial_fit``. A Pipeline's steps are trained in turn:
+        each earlier step (a transformer such as ``StandardScaler``) on one full pass
+        of the table as the steps before it transform it, then the last step for
+        ``epochs`` passes. (scikit-learn's Pipeline has no ``partial_fit`` of its own.)
+    tab : WindowTabularizer
+        Fitted, or fitted here on ``data``; it needs a ``target``.
+    data : Dataset or DataArray
+        numpy- or dask-backed; batches are gathered as they are used.
+    batch_size, shuffle : see :meth:`WindowTabularizer.iter_batches`.
+    epochs : int
+        Passes over the table for the last step.
+    random_state : int, optional
+        Seeds the shuffles: epoch ``e`` uses a seed derived from it, so a run repeats
+        exactly and each epoch has its own order.
+    progress : bool
+        Show a tqdm bar per pass (if tqdm is installed).
+    **partial_fit_kwargs
+        Passed to the last step's ``partial_fit`` (e.g. ``classes=`` for classifiers).
+
+    Returns
+    -------
+    The estimator, trained.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> from sklearn.linear_model import SGDRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> ds = xt.datasets.tasmax(time=10, lat=12, lon=16)
+    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 3},
+    ...                            input_overlap={"lat": 2, "lon": 2, "time": 2},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> model = xt.partial_fit(make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
+    ...                        tab, ds, batch_size=512, epochs=2, random_state=0)
+    >>> model.predict(tab.transform(ds)).shape
+    (980,)
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if not hasattr(tab, "layout_"):
+        tab.fit(data)
+    if tab.layout_.target is None:
+        raise ValueError("partial_fit needs labels: give the tabularizer a target=Target(...)")
+    steps = _steps(estimator)
+    seeds = np.random.SeedSequence(random_state).spawn(len(steps) + epochs)
+    total = None if tab.dropna else tab._table_grid(data).n_samples
+
+    def passes(n_fitted, seed, desc):
+        """One pass: batches transformed by the first ``n_fitted`` (fitted) steps."""
+        bar = _progress(progress, total, desc)
+        rng = np.random.default_rng(seed) if shuffle else None
+        try:
+            for batch in tab.iter_batches(data, batch_size, shuffle=shuffle, random_state=rng):
+                X = batch.X
+                for fitted in steps[:n_fitted]:
+                    X = fitted.transform(X)
+                yield X, batch.y
+                if bar is not None:
+                    bar.update(len(batch.y))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    for i, step in enumerate(steps[:-1]):
+        for X, y in passes(i, seeds[i], f"step {i + 1}/{len(steps)}"):
+            step.partial_fit(X, y)
+    last = len(steps) - 1
+    for epoch in range(epochs):
+        for X, y in passes(last, seeds[last + epoch], f"epoch {epoch + 1}/{epochs}"):
+            steps[-1].partial_fit(X, y, **partial_fit_kwargs)
+    return estimator

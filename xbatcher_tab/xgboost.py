@@ -1,0 +1,94 @@
+"""xgboost adapters: a ``DataIter`` over window-table batches.
+
+Importing this module imports xgboost (the ``xgboost`` extra); ``xbatcher_tab`` itself
+does not.
+"""
+
+from __future__ import annotations
+
+try:
+    import xgboost
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "xbatcher_tab.WindowDataIter needs xgboost: pip install 'xbatcher-tab[xgboost]'"
+    ) from err
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["WindowDataIter"]
+
+
+class WindowDataIter(xgboost.DataIter):
+    """An ``xgboost.DataIter`` that hands xgboost the window table batch by batch.
+
+    xgboost reads the iterator several times (to sketch quantiles, then to build the
+    pages): every pass yields the same batches in the same order, shuffled or not.
+
+    Parameters
+    ----------
+    tab : WindowTabularizer
+        Fitted, or fitted here on ``data``; it needs a ``target``.
+    data : Dataset or DataArray
+        numpy- or dask-backed.
+    batch_size, shuffle : see :meth:`WindowTabularizer.iter_batches`.
+    random_state : int, optional
+        Seed of the shuffle; with ``shuffle`` and no seed one is drawn once, so that
+        every pass still gives the same order.
+    cache_prefix : str, optional
+        Where ``xgboost.ExtMemQuantileDMatrix`` keeps its external-memory pages.
+
+    Examples
+    --------
+    >>> import xgboost, xbatcher_tab as xt
+    >>> ds = xt.datasets.tasmax(time=8, lat=10, lon=12)
+    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 2},
+    ...                            input_overlap={"lat": 2, "lon": 2, "time": 1},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> dtrain = xgboost.QuantileDMatrix(xt.WindowDataIter(tab, ds, batch_size=256), max_bin=32)
+    >>> dtrain.num_row(), dtrain.num_col()
+    (480, 18)
+    """
+
+    def __init__(
+        self,
+        tab,
+        data: xr.Dataset | xr.DataArray,
+        batch_size: int = 262144,
+        shuffle: bool | str = False,
+        random_state: int | None = None,
+        cache_prefix: str | None = None,
+    ) -> None:
+        if not hasattr(tab, "layout_"):
+            tab.fit(data)
+        if tab.layout_.target is None:
+            raise ValueError("WindowDataIter needs labels: give the tabularizer a target")
+        if shuffle and random_state is None:
+            random_state = int(np.random.SeedSequence().generate_state(1)[0])
+        self.tab = tab
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.feature_names = [str(n) for n in tab.get_feature_names_out()]
+        self._batches = None
+        super().__init__(cache_prefix=cache_prefix)
+
+    def next(self, input_data) -> bool:
+        if self._batches is None:
+            self._batches = iter(
+                self.tab.iter_batches(
+                    self.data,
+                    self.batch_size,
+                    shuffle=self.shuffle,
+                    random_state=self.random_state,
+                )
+            )
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        input_data(data=batch.X, label=batch.y, feature_names=self.feature_names)
+        return True
+
+    def reset(self) -> None:
+        self._batches = None
