@@ -26,6 +26,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py --markdown
 	$(PY) benchmarks/bench_tabularizer.py --markdown
+	$(PY) benchmarks/bench_streaming.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -27,9 +27,9 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
     # the test period's windows start after the training labels: no shared days
     train, test = ds.isel(time=slice(0, split)), ds.isel(time=slice(split, None))
     y_train = tab.fit(train).target_values(train)
-    model = Pipeline(
-        [("tab", tab), ("scale", StandardScaler()), ("ridge", Ridge(alpha=1.0))]
-    ).fit(train, y_train)
+    model = Pipeline([("tab", tab), ("scale", StandardScaler()), ("ridge", Ridge(alpha=1.0))]).fit(
+        train, y_train
+    )
 
     X_test, y_test, coords = tab.tabularize(test)
     pred = model[1:].predict(X_test)  # the same as model.predict(test), sharing X_test

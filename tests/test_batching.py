@@ -144,3 +144,29 @@ def test_bad_arguments(kwargs, pattern):
     tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
     with pytest.raises((TypeError, ValueError), match=pattern):
         next(iter(tab.iter_batches(ds, **kwargs)))
+
+
+def test_batches_are_read_lazily_slab_by_slab():
+    """Fitting and starting an epoch compute nothing; the first batch reads one slab."""
+    import dask
+
+    computes = []
+
+    def counting_get(dsk, keys, **kwargs):
+        computes.append(keys)
+        return dask.get(dsk, keys, **kwargs)
+
+    ds = xt.datasets.tasmax(time=40, lat=6, lon=8, chunks={"time": 8})
+    with dask.config.set(scheduler=counting_get):
+        tab = xt.WindowTabularizer(
+            input_dims={"time": 4}, target=xt.Target("tasmax", lead={"time": 1})
+        ).fit(ds)
+        batches = tab.iter_batches(ds, batch_size=10)
+        assert computes == []
+        first = next(iter(batches))
+        assert len(computes) == 1  # one slab: the first chunk plus the window's halo
+        assert first.X.shape == (10, 4)
+        rest = list(batches)
+    n = 9 * 6 * 8  # windows start every 4 days; the last label must fit
+    assert sum(len(b.y) for b in [first, *rest]) == n
+    assert len(computes) == 5  # each of the 5 chunks read once

@@ -35,3 +35,14 @@ def test_demo_script_runs(tmp_path):
     )
     assert "RMSE ridge" in out.stdout and "persistence" in out.stdout
     assert "done in" in out.stdout
+
+
+def test_partial_fit_sgd_beats_persistence():
+    result = load_example("partial_fit_sgd").main(time=24, lat=40, lon=48, verbose=False)
+    assert result["rmse"] < result["rmse_persistence"]
+
+
+def test_xgboost_external_memory_beats_persistence():
+    result = load_example("xgboost_external_memory").main(time=24, lat=40, lon=48, verbose=False)
+    assert result["rmse"] < 0.9 * result["rmse_persistence"]
+    assert int(result["grid"].notnull().sum()) > 0

@@ -71,6 +71,7 @@ def test_classes_pass_through_and_progress(data, capsys):
         progress=True,
     )
     assert list(clf.classes_) == [0, 1]
+    assert "epoch 1/1" in capsys.readouterr().err  # the tqdm bar
 
 
 def test_partial_fit_errors(data):

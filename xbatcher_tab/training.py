@@ -105,13 +105,15 @@ def partial_fit(
         bar = _progress(progress, total, desc)
         rng = np.random.default_rng(seed) if shuffle else None
         try:
-            for batch in tab.iter_batches(data, batch_size, shuffle=shuffle, random_state=rng):
+            batches = tab.iter_batches(data, batch_size, shuffle=shuffle, random_state=rng)
+            for k, batch in enumerate(batches, start=1):
                 X = batch.X
                 for fitted in steps[:n_fitted]:
                     X = fitted.transform(X)
                 yield X, batch.y
                 if bar is not None:
                     bar.update(len(batch.y))
+                    bar.set_postfix(batches=k, refresh=False)
         finally:
             if bar is not None:
                 bar.close()
