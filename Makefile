@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py --markdown
 	$(PY) benchmarks/bench_tabularizer.py --markdown
 	$(PY) benchmarks/bench_streaming.py --markdown
+	$(PY) benchmarks/bench_dask.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -46,3 +46,9 @@ def test_xgboost_external_memory_beats_persistence():
     result = load_example("xgboost_external_memory").main(time=24, lat=40, lon=48, verbose=False)
     assert result["rmse"] < 0.9 * result["rmse_persistence"]
     assert int(result["grid"].notnull().sum()) > 0
+
+
+def test_xgboost_dask_cluster_example():
+    result = load_example("xgboost_dask_cluster").main(time=24, lat=30, lon=36, verbose=False)
+    assert result["rmse"] < 0.9 * result["rmse_persistence"] < result["rmse_mean"]
+    assert result["grid"].dims == ("time", "lat", "lon")

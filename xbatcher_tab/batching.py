@@ -115,8 +115,11 @@ class _Source:
         return self._cache[k]
 
     def valid_ids(self, k: int, dropna: bool) -> np.ndarray:
-        """Global ids of the samples of slab ``k``."""
-        return self.table(k).valid_ids(dropna) + self.slabs[k].p0 * self.inner
+        """Global ids of the samples of slab ``k`` (read only if ``dropna`` needs it)."""
+        slab = self.slabs[k]
+        if not dropna:
+            return np.arange(slab.p0 * self.inner, slab.p1 * self.inner, dtype=np.int64)
+        return self.table(k).valid_ids(dropna) + slab.p0 * self.inner
 
 
 def _epoch_order(

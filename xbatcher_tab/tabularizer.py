@@ -272,6 +272,34 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
             self, X, batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
         )
 
+    def to_dask(self, X: xr.Dataset | xr.DataArray):
+        """The table as lazy dask objects: ``X, y, coords``.
+
+        ``X`` (``(n_samples, n_features)``, one chunk along features) and ``y`` are
+        dask arrays chunked by rows only: one block per source chunk along the outermost
+        dim (numpy-backed data is cut into blocks of about 128 MiB of X), each cut from
+        that chunk plus the window's halo by the same kernel as :meth:`tabularize`.
+        Building them computes nothing. ``coords`` is a pandas DataFrame (a dask one
+        with ``dropna``, whose block sizes are then unknown until computed); rows are
+        in the order of :meth:`tabularize`.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=12, lat=6, lon=8, chunks={"time": 4})
+        >>> tab = xt.WindowTabularizer(input_dims={"time": 3}, input_overlap={"time": 2},
+        ...                            target=xt.Target("tasmax", lead={"time": 1})).fit(ds)
+        >>> X, y, coords = tab.to_dask(ds)
+        >>> X.chunks
+        ((192, 192, 48), (3,))
+        >>> bool((X.compute() == tab.transform(ds)).all())
+        True
+        """
+        from .dask import to_dask
+
+        check_is_fitted(self, "layout_")
+        return to_dask(self, X)
+
     def _table_grid(self, X):
         """The sample grid of ``X`` without reading its values."""
         ds = as_dataset(X)

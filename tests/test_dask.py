@@ -1,0 +1,125 @@
+"""to_dask: lazy, chunked by rows, equal to tabularize; xgboost.dask on a LocalCluster."""
+
+from __future__ import annotations
+
+import warnings
+
+import dask
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import xbatcher_tab as xt
+
+from .test_tabularizer import make_tab, tab_case
+
+
+def computed_coords(coords):
+    return coords.compute() if hasattr(coords, "compute") else coords
+
+
+@given(tab_case(), st.data())
+def test_to_dask_equals_tabularize(case, data):
+    ds, kw = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tab = make_tab(kw).fit(ds)
+    if data.draw(st.booleans()):  # uneven chunks
+        ds = ds.chunk({d: tuple(_split(n, data)) for d, n in ds.sizes.items()})
+    X, y, coords = tab.tabularize(ds)
+    dX, dy, dcoords = tab.to_dask(ds)
+    assert dX.chunks[1] == (X.shape[1],)  # one chunk along features
+    np.testing.assert_array_equal(dX.compute(), X)
+    if y is None:
+        assert dy is None
+    else:
+        np.testing.assert_array_equal(dy.compute(), y)
+    pd.testing.assert_frame_equal(computed_coords(dcoords), coords, check_index_type=False)
+
+
+def _split(n, data):
+    sizes = []
+    while n:
+        k = data.draw(st.integers(1, n))
+        sizes.append(k)
+        n -= k
+    return sizes
+
+
+def raising_scheduler(*args, **kwargs):
+    raise AssertionError("the graph was computed while being built")
+
+
+def test_building_the_graph_computes_nothing():
+    ds = xt.datasets.tasmax(time=30, lat=10, lon=12, chunks={"time": (7, 11, 12)})
+    for dropna in (False, True):
+        tab = xt.WindowTabularizer(
+            input_dims={"lat": 3, "lon": 3, "time": 4},
+            input_overlap={"lat": 2, "lon": 2, "time": 3},
+            target=xt.Target("tasmax", lead={"time": 1}),
+            dropna=dropna,
+        )
+        with dask.config.set(scheduler=raising_scheduler):
+            tab.fit(ds)
+            X, y, coords = tab.to_dask(ds)
+        assert X.numblocks == (3, 1)
+        if dropna:
+            assert np.isnan(X.chunks[0][0])  # sizes known only once computed
+    np.testing.assert_array_equal(X.compute(), tab.transform(ds))
+
+
+def test_task_count_grows_with_chunks_not_samples():
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "time": 3}, target=xt.Target("tasmax", lead={"time": 1})
+    )
+
+    def n_tasks(time, lat, chunks):
+        ds = xt.datasets.tasmax(time=time, lat=lat, lon=8, chunks={"time": chunks})
+        X, y, _ = tab.fit(ds).to_dask(ds)
+        return len(dict(X.__dask_graph__()))
+
+    small = n_tasks(40, 6, 10)
+    more_samples = n_tasks(80, 40, 20)  # ~13x the samples, the same 4 chunks
+    more_chunks = n_tasks(80, 6, 10)  # twice the chunks
+    assert more_samples == small
+    assert more_chunks > small
+
+
+def test_numpy_input_is_cut_in_blocks():
+    ds = xt.datasets.tasmax(time=20, lat=30, lon=40)
+    tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
+    X, _, coords = tab.to_dask(ds)
+    assert X.shape == (10 * 30 * 40, 2)
+    np.testing.assert_array_equal(X.compute(), tab.transform(ds))
+    pd.testing.assert_frame_equal(coords, tab.sample_coords(ds))
+
+
+@pytest.mark.slow
+def test_xgboost_dask_on_a_local_cluster_beats_the_mean():
+    from distributed import Client, LocalCluster
+    from xgboost import dask as dxgb
+
+    ds = xt.datasets.tasmax(time=24, lat=30, lon=36, chunks={"time": 6})
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 3},
+        input_overlap={"lat": 2, "lon": 2, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)
+    X, y, coords = tab.to_dask(ds)
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        dtrain = dxgb.DaskQuantileDMatrix(client, X, y, max_bin=64)
+        params = {"max_depth": 4, "eta": 0.3, "max_bin": 64}
+        booster = dxgb.train(client, params, dtrain, num_boost_round=30)["booster"]
+        pred = dxgb.predict(client, booster, X).compute()
+        truth = y.compute()
+    grid = tab.to_grid(pred, coords, like=ds)
+    mse = np.mean((pred - truth) ** 2)
+    assert mse < 0.2 * np.var(truth)
+    assert int(grid.notnull().sum()) == len(truth)
