@@ -9,7 +9,7 @@ Examples
 3
 """
 
-from . import datasets
+from . import datasets, model_selection
 from ._spec import WindowSpec
 from ._version import __version__
 from .generator import BatchGenerator
@@ -35,5 +35,6 @@ __all__ = [
     "WindowTabularizer",
     "__version__",
     "datasets",
+    "model_selection",
     "partial_fit",
 ]

@@ -1,0 +1,84 @@
+"""WindowBlockSplit: no training window shares a step with any test window's span."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score
+
+import xbatcher_tab as xt
+from xbatcher_tab.model_selection import WindowBlockSplit
+
+
+@given(
+    st.integers(1, 6),  # window along time
+    st.integers(0, 5),  # overlap
+    st.integers(0, 3),  # lead (0: none)
+    st.integers(2, 5),  # folds
+    st.booleans(),  # time windowed or a sample dim
+)
+def test_no_training_window_touches_a_test_window(size, overlap, lead, n_splits, windowed):
+    overlap = min(overlap, size - 1)
+    ds = xt.datasets.tasmax(time=24, lat=3, lon=2)
+    input_dims = {"time": size, "lat": 2} if windowed else {"lat": 2}
+    input_overlap = {"time": overlap} if windowed else {}
+    target = xt.Target("tasmax", lead={"time": lead}) if lead else None
+    tab = xt.WindowTabularizer(input_dims=input_dims, input_overlap=input_overlap, target=target)
+    X, y, coords = tab.tabularize(ds)
+    anchors = ds.get_index("time").get_indexer(coords["time"])
+    if len(np.unique(anchors)) < n_splits:
+        return
+    cv = WindowBlockSplit(tab, n_splits=n_splits, coord=ds["time"])
+    width = size if windowed else 1
+    # brute force: the time steps each sample reads
+    if lead:
+        steps = [set(range(a - lead - width + 1, a - lead + 1)) | {a} for a in anchors]
+    else:
+        steps = [set(range(a - width // 2, a - width // 2 + width)) for a in anchors]
+    tested = []
+    for train, test in cv.split(X, y, groups=coords):
+        assert len(test) and not set(train) & set(test)
+        test_span = set().union(*(steps[i] for i in test))
+        lo, hi = min(test_span), max(test_span)
+        for i in train:
+            assert all(t < lo or t > hi for t in steps[i])
+        tested.extend(test)
+    assert sorted(tested) == list(range(len(X)))  # every sample tested exactly once
+
+
+def test_cross_val_score_and_grid_search():
+    ds = xt.datasets.tasmax(time=40, lat=10, lon=12)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 3},
+        input_overlap={"lat": 2, "lon": 2, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    )
+    X, y, coords = tab.tabularize(ds)
+    cv = WindowBlockSplit(tab, n_splits=4, coord=ds["time"])
+    scores = cross_val_score(Ridge(), X, y, groups=coords, cv=cv)
+    assert scores.shape == (4,) and np.all(scores > 0.5)
+    search = GridSearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=cv).fit(X, y, groups=coords)
+    assert search.best_params_["alpha"] in (0.1, 10.0)
+
+
+def test_integer_positions_and_errors():
+    ds = xt.datasets.tasmax(time=12, lat=2, lon=2)
+    tab = xt.WindowTabularizer(input_dims={"time": 2}, target=xt.Target("tasmax", lead={"time": 1}))
+    X, y, coords = tab.tabularize(ds)
+    positions = ds.get_index("time").get_indexer(coords["time"])
+    by_label = list(WindowBlockSplit(tab, 3, coord=ds["time"]).split(X, y, coords))
+    by_position = list(WindowBlockSplit(tab, 3).split(X, y, positions))
+    for (a, b), (c, d) in zip(by_label, by_position, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    with pytest.raises(ValueError, match="needs the samples' positions"):
+        next(WindowBlockSplit(tab, 3).split(X, y))
+    with pytest.raises(ValueError, match="not integer positions: pass coord"):
+        next(WindowBlockSplit(tab, 3).split(X, y, coords))
+    with pytest.raises(ValueError, match="n_splits must be an integer >= 2, got 1"):
+        WindowBlockSplit(tab, 1)
+    with pytest.raises(ValueError, match="n_splits=40 is more than the 5 distinct"):
+        next(WindowBlockSplit(tab, 40, coord=ds["time"]).split(X, y, coords))
