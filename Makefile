@@ -21,7 +21,7 @@ test: lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	cd examples && ../$(PY) demo.py
+	$(VENV)/bin/xbatcher-tab demo --out demo_output
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generator.py --markdown

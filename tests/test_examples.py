@@ -19,16 +19,16 @@ def test_tabularize_ridge_beats_persistence():
     assert np.isfinite(result["rmse"])
 
 
-def test_demo_script_runs(tmp_path):
-    # the demo on full-size data takes ~30 s; here it only has to start and finish
+def test_tour_script_runs(tmp_path):
+    # the tour on full-size data takes ~30 s; here it only has to start and finish
     code = (
         "import sys; sys.path.insert(0, '.');"
-        "import tabularize_ridge, notebook_port, demo;"
+        "import tabularize_ridge, notebook_port, tour;"
         "tabularize_ridge.main.__defaults__ = (24, 40, 48, True);"
         "import xbatcher_tab as xt;"
         "orig = xt.datasets.tasmax;"
         "notebook_port.datasets.tasmax = lambda **k: orig(time=60, lat=20, lon=24);"
-        "demo.main()"
+        "tour.main()"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=EXAMPLES, capture_output=True, text=True, check=True

@@ -1,4 +1,7 @@
-"""``make demo``: the seed notebook on xbatcher-tab, then windows to a model and back."""
+"""A quick tour: the seed notebook on xbatcher-tab, then windows to a model and back.
+
+Run: ``cd examples && python tour.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,184 @@
+"""The xbatcher-tab command: exit codes, one-line errors, Parquet export read back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xbatcher_tab as xt
+from xbatcher_tab.cli import main
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "xbatcher_tab", *args], capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "tasmax.zarr"
+    xt.datasets.tasmax(time=14, lat=8, lon=10, static=True).chunk({"time": 5}).to_zarr(
+        path, consolidated=False
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["export"], ["plan"]])
+def test_help(command):
+    out = run(*command, "--help")
+    assert out.returncode == 0 and "usage: xbatcher-tab" in out.stdout
+
+
+def test_export_parquet_equals_tabularize(store, tmp_path):
+    out = tmp_path / "table.parquet"
+    code = main(
+        [
+            "export",
+            str(store),
+            "--input-dims",
+            "lat=3,lon=3,time=2",
+            "--overlap",
+            "lat=2,lon=2,time=1",
+            "--target",
+            "tasmax:time+1",
+            "--variables",
+            "tasmax,orog",
+            "--out",
+            str(out),
+            "--batch-size",
+            "100",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    table = pd.read_parquet(out)
+    ds = xt.datasets.tasmax(time=14, lat=8, lon=10, static=True)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 2},
+        input_overlap={"lat": 2, "lon": 2, "time": 1},
+        variables=["tasmax", "orog"],
+        target=xt.Target("tasmax", lead={"time": 1}),
+    )
+    X, y, coords = tab.tabularize(ds)
+    names = list(tab.get_feature_names_out())
+    np.testing.assert_array_equal(table[names].to_numpy(), X)
+    np.testing.assert_array_equal(table["label"].to_numpy(), y)
+    for d in coords.columns:
+        np.testing.assert_array_equal(table[d].to_numpy(), coords[d].to_numpy())
+    np.testing.assert_array_equal(table["sample"].to_numpy(), coords.index.to_numpy())
+
+
+def test_export_reads_netcdf(tmp_path):
+    path = tmp_path / "small.nc"
+    xt.datasets.tasmax(time=6, lat=4, lon=5).to_netcdf(path, engine="scipy")
+    out = tmp_path / "small.parquet"
+    proc = run(
+        "export",
+        str(path),
+        "--input-dims",
+        "time=3",
+        "--target",
+        "tasmax:time+1",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_parquet(out)) == 1 * 4 * 5  # one 3-day window has its label inside
+
+
+def test_plan_reads_no_values(store, tmp_path, capsys):
+    # a copy of the store with every chunk of data deleted: only metadata is left
+    import shutil
+
+    bare = tmp_path / "bare.zarr"
+    shutil.copytree(store, bare)
+    for chunk in (bare / "tasmax" / "c").rglob("*"):
+        if chunk.is_file():
+            chunk.unlink()
+    code = main(
+        [
+            "plan",
+            str(bare),
+            "--input-dims",
+            "lat=3,lon=3,time=3",
+            "--overlap",
+            "lat=2,lon=2,time=2",
+            "--target",
+            "tasmax:time+1",
+            "--memory",
+            "0.001",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "samples        528" in text  # 11 time x 6 lat x 8 lon windows
+    assert "features       36 (tasmax, orog)" in text
+    assert "batch size" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "missing.zarr", "--input-dims", "time=3"], "no such file or directory"),
+        (["plan", "{store}", "--input-dims", "time"], "--input-dims expects dim=integer pairs"),
+        (["plan", "{store}", "--input-dims", "depth=3"], "input_dims names dimension 'depth'"),
+        (
+            ["plan", "{store}", "--input-dims", "time=3", "--overlap", "time=3"],
+            "input_overlap['time']=3 must be smaller",
+        ),
+        (
+            ["plan", "{store}", "--input-dims", "time=3", "--target", "pr:time+1"],
+            "target variable 'pr' is not a data variable",
+        ),
+        (
+            ["plan", "{store}", "--input-dims", "time=3", "--target", "tasmax:time+x"],
+            "--target expects VAR or VAR:dim+lead",
+        ),
+        (
+            [
+                "export",
+                "{store}",
+                "--input-dims",
+                "time=3",
+                "--out",
+                "x.parquet",
+                "--variables",
+                "nope",
+            ],
+            "variables names ['nope']",
+        ),
+        (["plan", "{bad}", "--input-dims", "time=3"], "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(store, tmp_path, args, message):
+    bad = tmp_path / "bad.nc"
+    bad.write_text("not a netCDF file")
+    args = [a.format(store=store, bad=bad) for a in args]
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_argparse_errors_exit_2():
+    proc = run("export", "x.zarr")  # missing --input-dims and --out
+    assert proc.returncode == 2 and "required" in proc.stderr
+
+
+def test_demo_small(tmp_path):
+    from xbatcher_tab.demo import run_demo
+
+    result = run_demo(size=0.5, out=tmp_path, rounds=20, quiet=True, lat=40, lon=48)
+    scores = result["scores"]
+    assert scores["model"] < scores["persistence"] < scores["climatology"]
+    for path in result["maps"]:
+        assert Path(path).stat().st_size > 10_000
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
