@@ -4,20 +4,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint venv clean
+.PHONY: test demo bench lint docs venv clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[all,test]"
+	$(PY) -m pip install --quiet -e ".[all,test,docs]"
 	touch $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check xbatcher_tab tests examples benchmarks
 
-test: lint
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
+
+test: lint docs
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
@@ -30,4 +33,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_dask.py --markdown
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output
