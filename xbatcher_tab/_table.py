@@ -268,10 +268,7 @@ class Table:
         if layout.target is not None:
             tvar = ds[layout.target].variable
             self._target = (tuple(tvar.dims), np.asarray(tvar.values))
-        self._coords = {
-            d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
-            for d in layout.dims
-        }
+        self._coords = coordinate_values(ds, layout.dims)
 
     @staticmethod
     def grid_for(layout: Layout, sizes: Mapping[Hashable, int]) -> SampleGrid:
@@ -379,13 +376,34 @@ class Table:
     def coords(self, ids, pos: dict | None = None) -> pd.DataFrame:
         """One row per sample: the anchor's coordinate label along every dim."""
         pos = self._pos(ids) if pos is None else pos
-        anchors = self.grid.anchors([pos[d] for d in self.grid.dims])
-        columns = {}
-        for d, idx in zip(self.grid.dims, anchors, strict=True):
-            values = self._coords[d]
-            columns[d] = values[idx] if values is not None else idx + self._offsets.get(d, 0)
-        index = pd.Index(np.asarray(ids, dtype=np.int64), name="sample")
-        return pd.DataFrame(columns, index=index)
+        return anchor_frame(self.grid, self._coords, ids, pos, self._offsets)
+
+    def rows(self, ids) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame]:
+        """X, y (None without a target) and the coordinate frame of ``ids``."""
+        pos = self._pos(ids)
+        y = self.y(ids, pos=pos) if self._target is not None else None
+        return self.X(ids, pos=pos), y, self.coords(ids, pos=pos)
+
+
+def coordinate_values(ds: xr.Dataset, dims) -> dict:
+    """Each dim's 1-D index coordinate values, or None for dims without one."""
+    return {
+        d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
+        for d in dims
+    }
+
+
+def anchor_frame(
+    grid: SampleGrid, values: Mapping, ids, pos: Mapping, offsets: Mapping | None = None
+) -> pd.DataFrame:
+    """The coordinate frame: per dim, the label of each sample's anchor cell (its index,
+    shifted by ``offsets``, for dims without a coordinate), indexed by sample id."""
+    offsets = offsets or {}
+    anchors = grid.anchors([pos[d] for d in grid.dims])
+    columns = {}
+    for d, idx in zip(grid.dims, anchors, strict=True):
+        columns[d] = values[d][idx] if values[d] is not None else idx + offsets.get(d, 0)
+    return pd.DataFrame(columns, index=pd.Index(np.asarray(ids, dtype=np.int64), name="sample"))
 
 
 def grid_positions(values: np.ndarray, labels: Mapping | pd.Series, dim: Hashable) -> np.ndarray:

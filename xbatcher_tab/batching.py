@@ -138,13 +138,13 @@ def _epoch_order(
         yield group, rng.permutation(ids)
 
 
-def _gather(source: _Source, groups: list[int], ids: np.ndarray, with_y: bool) -> Batch:
+def _gather(source: _Source, groups: list[int], ids: np.ndarray) -> Batch:
     """Rows for global ``ids`` (all within the slabs of ``groups``), in that order."""
     tables = {k: source.table(k) for k in groups}
     if len(groups) == 1:
         k = groups[0]
         local = ids - source.slabs[k].p0 * source.inner
-        return _rows(tables[k], local, ids, with_y)
+        return _rows(tables[k], local, ids)
     slab_of = (
         np.searchsorted(
             [source.slabs[k].p0 * source.inner for k in sorted(groups)], ids, side="right"
@@ -157,14 +157,14 @@ def _gather(source: _Source, groups: list[int], ids: np.ndarray, with_y: bool) -
         mask = slab_of == i
         if mask.any():
             local = ids[mask] - source.slabs[k].p0 * source.inner
-            parts.append((mask, _rows(tables[k], local, ids[mask], with_y)))
+            parts.append((mask, _rows(tables[k], local, ids[mask])))
     X = np.empty((ids.size, parts[0][1].X.shape[1]), dtype=parts[0][1].X.dtype)
     y = None
     frames = []
     positions = []
     for mask, part in parts:
         X[mask] = part.X
-        if with_y:
+        if part.y is not None:
             if y is None:
                 y = np.empty(ids.size, dtype=part.y.dtype)
             y[mask] = part.y
@@ -175,11 +175,9 @@ def _gather(source: _Source, groups: list[int], ids: np.ndarray, with_y: bool) -
     return Batch(X, y, coords)
 
 
-def _rows(table: Table, local: np.ndarray, ids: np.ndarray, with_y: bool) -> Batch:
-    pos = table._pos(local)
-    X = table.X(local, pos=pos)
-    y = table.y(local, pos=pos) if with_y else None
-    coords = table.coords(local, pos=pos)
+def _rows(table: Table, local: np.ndarray, ids: np.ndarray) -> Batch:
+    """Rows of a slab's ``local`` ids, labelled with their global ``ids``."""
+    X, y, coords = table.rows(local)
     coords.index = pd.Index(ids, name="sample")
     return Batch(X, y, coords)
 
@@ -214,7 +212,6 @@ def iter_batches(
         raise ValueError(f"shuffle_buffer must be a positive integer, got {shuffle_buffer!r}")
     source = _Source(tab, data, shuffle, keep=2 * shuffle_buffer if shuffle else 2)
     rng = np.random.default_rng(random_state) if shuffle else None
-    with_y = tab.layout_.target is not None
     dropna = tab.dropna
 
     skip = int(start) * batch_size  # samples before the first batch to yield
@@ -227,7 +224,7 @@ def iter_batches(
         for groups, ids in pending:
             if taken < n:
                 take = min(n - taken, ids.size)
-                pieces.append(_gather(source, groups, ids[:take], with_y))
+                pieces.append(_gather(source, groups, ids[:take]))
                 taken += take
                 if take < ids.size:
                     rest.append((groups, ids[take:]))

@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from ._assemble import is_dask
-from ._table import Layout, Table, as_dataset
+from ._table import Layout, Table, anchor_frame, as_dataset, coordinate_values
 from .batching import _slabs
 
 __all__ = ["to_dask"]
@@ -31,11 +31,7 @@ def _slab_rows(
 ) -> tuple:
     """X, y and coords of one slab (runs on a worker; ``part`` arrives computed)."""
     table = Table(layout, part, offsets=offsets)
-    ids = table.valid_ids(dropna)
-    pos = table._pos(ids)
-    X = table.X(ids, pos=pos)
-    y = table.y(ids, pos=pos) if layout.target is not None else None
-    coords = table.coords(ids, pos=pos)
+    X, y, coords = table.rows(table.valid_ids(dropna))
     coords.index = coords.index + p0 * inner
     return X, y, coords
 
@@ -80,12 +76,8 @@ def _coords(tab, ds, grid, frames):
     if not tab.dropna:
         # anchors depend on sizes and coordinates only: build them now, cheaply
         ids = np.arange(grid.n_samples, dtype=np.int64)
-        anchors = grid.anchors(grid.positions(ids))
-        columns = {}
-        for d, idx in zip(grid.dims, anchors, strict=True):
-            coord = ds[d].values if d in ds.coords and ds[d].dims == (d,) else None
-            columns[d] = coord[idx] if coord is not None else idx
-        return pd.DataFrame(columns, index=pd.Index(ids, name="sample"))
+        pos = dict(zip(grid.dims, grid.positions(ids), strict=True))
+        return anchor_frame(grid, coordinate_values(ds, grid.dims), ids, pos)
     import dask.dataframe as dd
 
     meta = pd.DataFrame(

@@ -210,10 +210,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         if not hasattr(self, "layout_"):
             self.fit(X)
         table = self._table(X)
-        ids = table.valid_ids(self.dropna)
-        pos = table._pos(ids)
-        y = table.y(ids, pos=pos) if self.layout_.target is not None else None
-        return Tabular(table.X(ids, pos=pos), y, table.coords(ids, pos=pos))
+        return Tabular(*table.rows(table.valid_ids(self.dropna)))
 
     def iter_batches(
         self,
