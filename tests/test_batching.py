@@ -143,7 +143,7 @@ def test_bad_arguments(kwargs, pattern):
     ds = xt.datasets.tasmax(time=6, lat=3, lon=3)
     tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
     with pytest.raises((TypeError, ValueError), match=pattern):
-        next(iter(tab.iter_batches(ds, **kwargs)))
+        tab.iter_batches(ds, **kwargs)  # checked when called, before any batch
 
 
 def test_batches_are_read_lazily_slab_by_slab():

@@ -19,7 +19,6 @@ Where the data lives
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -212,9 +211,21 @@ def iter_batches(
         raise ValueError(f"shuffle_buffer must be a positive integer, got {shuffle_buffer!r}")
     source = _Source(tab, data, shuffle, keep=2 * shuffle_buffer if shuffle else 2)
     rng = np.random.default_rng(random_state) if shuffle else None
-    dropna = tab.dropna
+    # arguments are checked now; batches are gathered only as they are asked for
+    return _batches(
+        source,
+        tab.dropna,
+        batch_size,
+        shuffle,
+        rng,
+        drop_last,
+        int(start) * batch_size,
+        shuffle_buffer,
+    )
 
-    skip = int(start) * batch_size  # samples before the first batch to yield
+
+def _batches(source, dropna, batch_size, shuffle, rng, drop_last, skip, shuffle_buffer):
+    """The batches of an epoch, skipping its first ``skip`` samples."""
     pending: list[tuple[list[int], np.ndarray]] = []  # ids waiting for a full batch
     n_pending = 0
 
@@ -250,13 +261,3 @@ def iter_batches(
 def _concat(parts: list[Batch]) -> Batch:
     y = None if parts[0].y is None else np.concatenate([p.y for p in parts])
     return Batch(np.concatenate([p.X for p in parts]), y, pd.concat([p.coords for p in parts]))
-
-
-def n_batches(n_samples: int, batch_size: int, drop_last: bool) -> int:
-    return n_samples // batch_size if drop_last else math.ceil(n_samples / batch_size)
-
-
-def epoch_size(tab, data, shuffle=False) -> int:
-    """Number of samples in an epoch (after ``dropna``), reading slab by slab."""
-    source = _Source(tab, data, shuffle)
-    return sum(source.valid_ids(k, tab.dropna).size for k in range(len(source.slabs)))
