@@ -280,3 +280,21 @@ def test_any_id_range_gives_the_same_rows(case, data):
     out = np.full((b - a, table.n_features), -1, dtype=np.float32)
     assert table.X(np.arange(a, b), out=out) is out
     np.testing.assert_array_equal(out, full[a:b])
+
+
+def test_sample_order_follows_the_first_variable_not_the_dataset():
+    """A store may list variables (and so a Dataset's dims) in any order; the table's
+    rows follow the first feature variable's dims, so they do not change with it."""
+    ds = xt.datasets.tasmax(time=6, lat=4, lon=5, static=True)
+    reordered = ds[["orog", "tasmax"]]  # dims listed as lat, lon, time
+    assert list(reordered.sizes) != list(ds.sizes)
+    kwargs = dict(
+        input_dims={"lat": 3, "time": 2},
+        variables=["tasmax", "orog"],
+        target=xt.Target("tasmax", lead={"time": 1}),
+    )
+    a = xt.WindowTabularizer(**kwargs).tabularize(ds)
+    b = xt.WindowTabularizer(**kwargs).tabularize(reordered)
+    np.testing.assert_array_equal(a.X, b.X)
+    pd.testing.assert_frame_equal(a.coords, b.coords)
+    assert list(a.coords.columns) == ["time", "lat", "lon"]

@@ -114,7 +114,7 @@ def learn_layout(
                 f"the target's lead[{d!r}]={ahead} leaves no sample along {d!r} (length {sizes[d]})"
             )
     return Layout(
-        dims=tuple(sizes),
+        dims=sample_order(ds, names, target_name),
         window=window,
         lead=lead,
         variables=tuple(names),
@@ -123,6 +123,18 @@ def learn_layout(
         target_dims=target_dims,
         dtype=np_dtype,
     )
+
+
+def sample_order(ds: xr.Dataset, variables: Sequence, target: Hashable | None) -> tuple:
+    """The dims samples are enumerated over, outermost first: the first feature
+    variable's dims in its own order, then new dims of the other variables and of the
+    target, then the data's other dims. Variables keep their dim order wherever the data
+    comes from, unlike a Dataset's dims (a zarr store may list them in any order)."""
+    order: list = []
+    for v in [*variables, *([target] if target is not None else [])]:
+        order += [d for d in ds[v].dims if d not in order]
+    order += [d for d in ds.sizes if d not in order]
+    return tuple(order)
 
 
 def _check_variables(variables: object, ds: xr.Dataset) -> list:

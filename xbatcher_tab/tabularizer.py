@@ -56,8 +56,10 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     """Cut every sliding window of gridded data into one row of features.
 
     Dims named in ``input_dims`` are windowed; every other dim of the data is a sample
-    dim (each index its own sample). Samples are enumerated in C order over the data's
-    dims (as ordered at fit), windows that do not fit are dropped.
+    dim (each index its own sample). Samples are enumerated in C order over the dims of
+    the first feature variable (then new dims of the other variables and the target,
+    then the data's other dims), so the order does not depend on how a store lists
+    its variables; windows that do not fit are dropped.
 
     Parameters
     ----------
@@ -86,7 +88,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     variables_ : list
         Feature variables.
     dims_ : tuple
-        The data's dims, in the order samples are enumerated.
+        The data's dims, in the order samples are enumerated (outermost first).
     n_features_out_ : int
         Number of features.
     feature_names_out_ : ndarray of str

@@ -28,7 +28,8 @@ def reference_table(
 ) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame]:
     """X, y and the coordinate frame by looping over every window position.
 
-    Samples run in C order over ``ds``'s dims; along each input dim windows start every
+    Samples run in C order over the first feature variable's dims (then new dims of the
+    other variables and the target, then the data's); along each input dim windows start every
     ``size - overlap`` cells and must fit, and along a ``lead`` dim their label cell
     (``lead`` after the window's last cell) must fit too. The anchor is that label cell
     along lead dims and the window's centre elsewhere.
@@ -43,7 +44,12 @@ def reference_table(
     input_overlap = dict(input_overlap or {})
     lead = dict(lead or {})
     names = list(ds.data_vars) if variables is None else list(variables)
-    dims = list(ds.sizes)
+    dims = []  # the first variable's dims, then new ones of the others and the target
+    for v in [*names, *([target] if target is not None else [])]:
+        for d in ds[v].dims:
+            if d not in dims:
+                dims.append(d)
+    dims += [d for d in ds.sizes if d not in dims]
 
     per_dim = []  # (start, anchor) pairs per dim
     for d in dims:
