@@ -18,11 +18,17 @@ It also reports the graph's task count against the number of source chunks.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import argparse
 import time
 import warnings
 
 import dask
+from _report import print_rows  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -81,11 +87,7 @@ def main(argv=None) -> dict:
         ("graph tasks / source chunks", f"{n_tasks} / {n_chunks}"),
         ("building the graph", f"{1e3 * t_build:.0f} ms, nothing computed"),
     ]
-    if args.markdown:
-        print("| measure | value |\n|---|---|")
-        print("\n".join(f"| {k} | {v} |" for k, v in rows_out))
-    else:
-        print("\n".join(f"{k:<52}{v}" for k, v in rows_out))
+    print_rows(rows_out, args.markdown, width=52)
     return result
 
 

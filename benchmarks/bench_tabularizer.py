@@ -20,6 +20,11 @@ Peak memory is tracemalloc's peak during ``tabularize`` (numpy reports to it).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import argparse
 import gc
 import time
@@ -27,6 +32,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _report import print_rows  # noqa: E402
 
 import xbatcher_tab as xt
 
@@ -70,6 +76,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
+    if args.time < 30:
+        parser.error("--time must be >= 30: the xbatcher recipe runs on the first 30 days")
     warnings.simplefilter("ignore")
 
     ds = xt.datasets.tasmax(time=args.time)
@@ -133,11 +141,7 @@ def main(argv=None) -> dict:
         ("samples/s vs the xbatcher 0.4.0 recipe", f"{result['vs_xbatcher']:,.0f}x"),
         ("peak memory vs the output", f"{peak / nbytes:.3f}x (+{100 * result['overhead']:.1f} %)"),
     ]
-    if args.markdown:
-        print("| measure | value |\n|---|---|")
-        print("\n".join(f"| {k} | {v} |" for k, v in rows))
-    else:
-        print("\n".join(f"{k:<65}{v}" for k, v in rows))
+    print_rows(rows, args.markdown, width=65)
     return result
 
 

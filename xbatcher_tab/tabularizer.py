@@ -329,6 +329,17 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         -------
         xarray.DataArray
             Over the data's dims; NaN where no sample is anchored.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=5, lat=4, lon=4)
+        >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3},
+        ...                            input_overlap={"lat": 2, "lon": 2})
+        >>> X, _, coords = tab.tabularize(ds)
+        >>> grid = tab.to_grid(X.mean(axis=1), coords, like=ds)
+        >>> grid.shape, int(grid.notnull().sum())   # interior cells only
+        ((5, 4, 4), 20)
         """
         check_is_fitted(self, "layout_")
         values = np.asarray(pred)
