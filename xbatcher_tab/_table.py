@@ -50,6 +50,12 @@ class Layout:
     target_dims: tuple[Hashable, ...] | None
     dtype: np.dtype
 
+    @property
+    def needed(self) -> list:
+        """The variables a table reads: the features, then the target if not one."""
+        extra = [self.target] if self.target is not None else []
+        return list(dict.fromkeys([*self.variables, *extra]))
+
     def feature_names(self) -> list[str]:
         """``var(dim±offset,...)`` per feature, offsets from the sample's anchor."""
         sizes = self.window.as_dict
@@ -152,6 +158,13 @@ def _check_variables(variables: object, ds: xr.Dataset) -> list:
     return names
 
 
+def select_needed(layout: Layout, ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` reduced to the variables the layout reads (those it has: the layout
+    check names the missing ones)."""
+    present = [v for v in layout.needed if v in ds.data_vars]
+    return ds[present] if present else ds
+
+
 def check_layout(layout: Layout, ds: xr.Dataset) -> None:
     """Raise a clear error if ``ds`` does not have the layout learnt at fit."""
     if set(ds.dims) != set(layout.dims):
@@ -160,8 +173,7 @@ def check_layout(layout: Layout, ds: xr.Dataset) -> None:
             f"on dims {sorted(map(str, layout.dims))}; transform needs data with the same "
             "dims (sizes may differ)"
         )
-    needed = list(layout.variables) + ([layout.target] if layout.target is not None else [])
-    missing = [v for v in dict.fromkeys(needed) if v not in ds.data_vars]
+    missing = [v for v in layout.needed if v not in ds.data_vars]
     if missing:
         raise ValueError(
             f"the data lacks variables {missing} that the tabularizer was fitted with; "

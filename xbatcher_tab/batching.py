@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from ._assemble import is_dask
-from ._table import Table, as_dataset
+from ._table import Table, as_dataset, select_needed
 
 __all__ = ["Batch", "iter_batches"]
 
@@ -81,10 +81,7 @@ class _Source:
     def __init__(self, tab, data, shuffle, keep: int = 2) -> None:
         ds = as_dataset(data)
         layout = tab.layout_
-        needed = list(
-            dict.fromkeys([*layout.variables, *([layout.target] if layout.target else [])])
-        )
-        ds = ds[[v for v in needed if v in ds.data_vars]] if needed else ds
+        ds = select_needed(layout, ds)
         self.tab = tab
         self.keep = keep  # slabs kept loaded: a shuffle buffer plus the one before
         self.lazy = any(is_dask(v.data) for v in ds.variables.values())

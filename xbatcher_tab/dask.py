@@ -18,7 +18,14 @@ import pandas as pd
 import xarray as xr
 
 from ._assemble import is_dask
-from ._table import Layout, Table, anchor_frame, as_dataset, coordinate_values
+from ._table import (
+    Layout,
+    Table,
+    anchor_frame,
+    as_dataset,
+    coordinate_values,
+    select_needed,
+)
 from .batching import _slabs
 
 __all__ = ["to_dask"]
@@ -40,8 +47,7 @@ def to_dask(tab, data: xr.Dataset | xr.DataArray):
     """See :meth:`WindowTabularizer.to_dask`."""
     layout: Layout = tab.layout_
     ds = as_dataset(data)
-    needed = list(dict.fromkeys([*layout.variables, *([layout.target] if layout.target else [])]))
-    ds = ds[[v for v in needed if v in ds.data_vars]]
+    ds = select_needed(layout, ds)
     grid = Table.grid_for(layout, {d: int(ds.sizes[d]) for d in layout.dims})
     d0 = grid.dims[0]
     inner = grid.n_samples // grid.counts[0] if grid.n_samples else 0

@@ -145,14 +145,20 @@ class BatchGenerator:
         if not -n <= i < n:
             raise IndexError(f"batch index {i} is out of range for {n} batches")
         plan = self._plans[i % n]
-        build = self._build_concat if self.concat_input_dims else self._build_window
         if isinstance(self.ds, xr.DataArray):
             da = self.ds
-            out = build(da.to_dataset(name=_PLACEHOLDER), plan, list(da.dims))
+            out = self._build(da.to_dataset(name=_PLACEHOLDER), plan, list(da.dims))
             result = out[_PLACEHOLDER]
             result.name = da.name
             return result
-        return build(self.ds, plan, None)
+        return self._build(self.ds, plan, None)
+
+    def _build(self, ds: xr.Dataset, plan: BatchPlan, dims_order: list | None) -> xr.Dataset:
+        """``dims_order``: the original object's dims (a DataArray's), which decide what
+        a single-window batch stacks; a concatenated batch's order follows its variables."""
+        if self.concat_input_dims:
+            return self._build_concat(ds, plan)
+        return self._build_window(ds, plan, dims_order)
 
     def __repr__(self) -> str:
         return (
@@ -190,9 +196,7 @@ class BatchGenerator:
             bounds=_bounds(selector),
         )
 
-    def _build_concat(
-        self, ds: xr.Dataset, plan: BatchPlan, dims_order: list | None = None
-    ) -> xr.Dataset:
+    def _build_concat(self, ds: xr.Dataset, plan: BatchPlan) -> xr.Dataset:
         """Many windows per batch: gather them from strided views of the batch's slab
         in one copy, without building an xarray object per window."""
         selector = plan.selector()

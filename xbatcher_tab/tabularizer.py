@@ -13,7 +13,15 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._table import Layout, Table, as_dataset, grid_positions, learn_layout
+from ._table import (
+    Layout,
+    Table,
+    as_dataset,
+    check_layout,
+    grid_positions,
+    learn_layout,
+    select_needed,
+)
 
 if TYPE_CHECKING:
     from .batching import Batch
@@ -176,14 +184,9 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     def _table(self, X) -> Table:
         check_is_fitted(self, "layout_")
         ds = as_dataset(X)
-        needed = list(
-            dict.fromkeys(
-                [*self.layout_.variables, *([self.layout_.target] if self.layout_.target else [])]
-            )
-        )
-        present = [v for v in needed if v in ds.data_vars]
+        check_layout(self.layout_, ds)  # metadata only: fail before reading anything
         # dask-backed data: compute only the variables the table needs
-        return Table(self.layout_, ds[present].compute() if present else ds)
+        return Table(self.layout_, select_needed(self.layout_, ds).compute())
 
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The feature table, ``(n_samples, n_features)``."""
