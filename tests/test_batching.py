@@ -83,7 +83,7 @@ def test_shuffle_actually_mixes_and_seeds_differ(chunks):
     orders = [
         list(
             pd.concat(
-                [b.coords for b in tab.iter_batches(ds, 64, shuffle=True, random_state=s)]
+                [b.coords for b in tab.iter_batches(ds, batch_size=64, shuffle=True, random_state=s)]
             ).index
         )
         for s in (0, 1)
@@ -104,8 +104,8 @@ def test_start_resumes_the_same_epoch(shuffle, chunks):
         input_overlap={"time": 3, "lat": 2},
         target=xt.Target("tasmax", lead={"time": 1}),
     ).fit(ds)
-    full = list(tab.iter_batches(ds, 37, shuffle=shuffle, random_state=7))
-    tail = list(tab.iter_batches(ds, 37, shuffle=shuffle, random_state=7, start=3))
+    full = list(tab.iter_batches(ds, batch_size=37, shuffle=shuffle, random_state=7))
+    tail = list(tab.iter_batches(ds, batch_size=37, shuffle=shuffle, random_state=7, start=3))
     assert len(tail) == len(full) - 3
     for a, b in zip(full[3:], tail, strict=True):
         np.testing.assert_array_equal(a.X, b.X)
@@ -120,9 +120,9 @@ def test_drop_last_and_numpy_equals_dask():
         target=xt.Target("tasmax", lead={"time": 1}),
     ).fit(ds)
     n = len(tab.sample_coords(ds))
-    eager = list(tab.iter_batches(ds, 50, drop_last=True))
+    eager = list(tab.iter_batches(ds, batch_size=50, drop_last=True))
     assert [len(b.y) for b in eager] == [50] * (n // 50)
-    lazy = list(tab.iter_batches(ds.chunk({"time": 4, "lat": 2}), 50, drop_last=True))
+    lazy = list(tab.iter_batches(ds.chunk({"time": 4, "lat": 2}), batch_size=50, drop_last=True))
     for a, b in zip(eager, lazy, strict=True):
         np.testing.assert_array_equal(a.X, b.X)
         np.testing.assert_array_equal(a.y, b.y)

@@ -60,7 +60,8 @@ def test_plans_cover_every_window_once(length, size, overlap, batch, concat):
     size = min(size, length)
     overlap = min(overlap, size - 1)
     batch = min(batch, length)
-    plans = xbatcher_plans({"t": length}, {"t": size}, {"t": overlap}, {"t": batch}, concat)
+    spec = WindowSpec(("t",), (size,), (overlap,))
+    plans = xbatcher_plans({"t": length}, spec, {"t": batch}, concat)
     stride = size - overlap
     windows = [i for p in plans for i in p.windows[0]]
     assert windows == sorted(set(windows))

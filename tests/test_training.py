@@ -93,7 +93,7 @@ def test_quantile_dmatrix_from_iterator_trains_the_in_memory_model(data, shuffle
     ds, tab = data
     X, y, coords = tab.tabularize(ds)
     if shuffle:  # the in-memory table in the iterator's (seeded) order
-        order = [b.coords.index for b in tab.iter_batches(ds, 700, shuffle=True, random_state=3)]
+        order = [b.coords.index for b in tab.iter_batches(ds, batch_size=700, shuffle=True, random_state=3)]
         at = coords.index.get_indexer(np.concatenate(order))
         X, y = X[at], y[at]
     names = list(tab.get_feature_names_out())

@@ -10,10 +10,11 @@ Examples
 """
 
 from . import datasets, model_selection
-from ._spec import WindowSpec
+from ._spec import BatchOptions, Target, WindowSpec
+from ._table import Tabular
 from ._version import __version__
 from .generator import BatchGenerator
-from .tabularizer import Tabular, Target, WindowTabularizer
+from .tabularizer import WindowTabularizer
 from .training import partial_fit
 
 
@@ -28,6 +29,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "BatchGenerator",
+    "BatchOptions",
     "Tabular",
     "Target",
     "WindowSpec",

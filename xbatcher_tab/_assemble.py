@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 from xarray.indexes import PandasMultiIndex
 
+from ._data import is_dask
 from ._gather import layout, window_view
 
 __all__ = ["Entry", "assemble"]
@@ -56,10 +57,6 @@ class Entry:
     is_coord: bool = False
     index: xr.indexes.Index | None = None
     variable: xr.Variable | None = None
-
-
-def is_dask(data: Any) -> bool:
-    return type(data).__module__.startswith("dask.")
 
 
 def _gather_numpy(data, win, vdims, target, vsizes) -> np.ndarray:

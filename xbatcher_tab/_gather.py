@@ -13,7 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["layout", "window_view"]
+__all__ = ["copy_friendly_view", "gather_rows", "layout", "window_any", "window_view"]
 
 
 def window_view(
@@ -141,3 +141,65 @@ def gather_rows(
         part = view[tuple(i[start:stop] for i in index)]
         out[start:stop] = part.reshape(stop - start, -1)
     return out
+
+
+def contiguous_run(arr: np.ndarray, axes: Sequence[int], sizes: Sequence[int]) -> int:
+    """Cells per contiguous run in memory of one window of ``arr`` (trailing window
+    axes coalesce when each is laid out right after the next).
+
+    Examples
+    --------
+    >>> a = np.zeros((5, 6))
+    >>> contiguous_run(a, [0, 1], [2, 3]), contiguous_run(a, [0, 1], [2, 6])
+    (3, 12)
+    """
+    run = sizes[-1] if arr.strides[axes[-1]] == arr.itemsize else 1
+    for i in range(len(axes) - 2, -1, -1):
+        if run != int(np.prod(sizes[i + 1 :])):
+            break
+        if arr.strides[axes[i]] != arr.strides[axes[i + 1]] * sizes[i + 1]:
+            break
+        run *= sizes[i]
+    return run
+
+
+def copy_friendly_view(
+    arr: np.ndarray,
+    axes: Sequence[int],
+    sizes: Sequence[int],
+    steps: Sequence[int],
+    budget: int,
+    min_run_bytes: int = 256,
+) -> np.ndarray:
+    """:func:`window_view` of ``arr``, laid out so that copying windows is fast.
+
+    Same shape and values as ``window_view(arr, axes, sizes, steps)``. A window over
+    several axes is copied in runs of its last axis's cells (e.g. 9 floats for a 9x9x9
+    window); when those runs are short and the windows of all but the first window axis
+    fit in ``budget`` bytes, those windows are first expanded into a contiguous array
+    (one copy of ``arr`` times ``prod(sizes[1:])``), so that each window is then
+    ``sizes[0]`` runs of ``prod(sizes[1:])`` cells.
+
+    Examples
+    --------
+    >>> a = np.arange(20.0).reshape(4, 5)
+    >>> fast = copy_friendly_view(a, [0, 1], [2, 2], [1, 1], budget=1 << 20, min_run_bytes=64)
+    >>> bool((fast == window_view(a, [0, 1], [2, 2], [1, 1])).all())
+    True
+    """
+    plain = window_view(arr, axes, sizes, steps)
+    if len(axes) < 2 or contiguous_run(arr, axes, sizes) * arr.itemsize >= min_run_bytes:
+        return plain
+    # shape of the expansion: arr's axes (the windowed ones but the first as window
+    # positions) followed by the cells of the windows of those axes
+    positions = list(arr.shape)
+    for ax, size, step in zip(axes[1:], sizes[1:], steps[1:], strict=True):
+        positions[ax] = (arr.shape[ax] - size) // step + 1
+    nbytes = int(np.prod(positions, dtype=np.int64)) * int(np.prod(sizes[1:])) * arr.itemsize
+    if nbytes > budget:
+        return plain
+    expanded = np.ascontiguousarray(window_view(arr, axes[1:], sizes[1:], steps[1:]))
+    # window the first axis of the expansion: its cells land last; move them before
+    # the other window axes' cells so the cell order is that of ``axes``
+    view = window_view(expanded, axes[:1], sizes[:1], steps[:1])
+    return np.moveaxis(view, -1, arr.ndim)

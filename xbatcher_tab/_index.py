@@ -1,36 +1,33 @@
-"""Window index math: counts, starts and xbatcher-compatible batch plans.
+"""Plans from sizes alone: window starts, xbatcher batch plans, the sample grid, slabs.
 
-Everything here is computed from sizes alone (no xarray, no data, no state), so a
-plan is a plain value that can be inspected, pickled and tested on its own.
+Everything here is computed from a :class:`~xbatcher_tab._spec.WindowSpec` and dim
+lengths (no xarray, no data, no state), so a plan is a plain value that can be
+inspected, pickled and tested on its own. The per-dim arithmetic (stride, anchor,
+reach) is the spec's; this module only combines it over dims.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Axis", "BatchPlan", "window_count", "window_starts", "xbatcher_plans"]
+from ._spec import WindowSpec, window_count
 
-
-def window_count(length: int, size: int, stride: int) -> int:
-    """Number of windows of ``size`` at ``stride`` that fit in ``length`` cells.
-
-    Examples
-    --------
-    >>> window_count(60, 10, 1)
-    51
-    >>> window_count(60, 31, 31)
-    1
-    >>> window_count(5, 6, 1)
-    0
-    """
-    if length < size:
-        return 0
-    return (length - size) // stride + 1
+__all__ = [
+    "Axis",
+    "BatchPlan",
+    "SampleGrid",
+    "Slab",
+    "sample_grid",
+    "slab_plan",
+    "window_count",
+    "window_starts",
+    "xbatcher_plans",
+]
 
 
 def window_starts(length: int, size: int, stride: int) -> np.ndarray:
@@ -42,6 +39,9 @@ def window_starts(length: int, size: int, stride: int) -> np.ndarray:
     [0, 3, 6]
     """
     return np.arange(window_count(length, size, stride), dtype=np.int64) * stride
+
+
+# -- xbatcher's batches ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,7 @@ class BatchPlan:
 
 def xbatcher_plans(
     dim_sizes: Mapping[Hashable, int],
-    input_dims: Mapping[Hashable, int],
-    input_overlap: Mapping[Hashable, int],
+    spec: WindowSpec,
     batch_dims: Mapping[Hashable, int],
     concat_input_dims: bool,
 ) -> list[BatchPlan]:
@@ -96,17 +95,18 @@ def xbatcher_plans(
 
     Examples
     --------
-    >>> plans = xbatcher_plans({"time": 60}, {"time": 10}, {"time": 9}, {"time": 20}, True)
+    >>> spec = WindowSpec(("time",), (10,), (9,))
+    >>> plans = xbatcher_plans({"time": 60}, spec, {"time": 20}, True)
     >>> [p.n_windows for p in plans]
     [20, 20, 11]
     >>> [p.selector() for p in plans][-1]
     {'time': slice(40, 60, None)}
     """
-    unique_batch = {d: n for d, n in batch_dims.items() if d not in input_dims}
+    unique_batch = {d: n for d, n in batch_dims.items() if d not in spec.dims}
     axes = [Axis(d, n, n, window_count(dim_sizes[d], n, n)) for d, n in unique_batch.items()]
-    for d, n in input_dims.items():
-        stride = n - input_overlap.get(d, 0)
-        axes.append(Axis(d, n, stride, window_count(dim_sizes[d], n, stride)))
+    for d in spec.dims:
+        size, stride = spec.size(d), spec.stride(d)
+        axes.append(Axis(d, size, stride, window_count(dim_sizes[d], size, stride)))
     axes_t = tuple(axes)
 
     if not concat_input_dims:
@@ -134,84 +134,115 @@ def xbatcher_plans(
     ]
 
 
+# -- the samples of a table ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class SampleGrid:
     """The samples of a table: one per combination of positions along every data dim.
 
-    Every dim is cut into windows of ``size`` cells every ``stride`` cells (a sample dim
-    is a window of one cell at stride one). Sample ids enumerate positions in C order
-    over ``dims``; the anchor of position ``p`` along a dim is cell
-    ``p * stride + anchor``.
+    Sample ids enumerate positions in C order over ``dims`` (outermost first). Along
+    each dim, position ``p`` is the window starting at cell ``p * spec.stride(dim)``;
+    its anchor is ``spec.anchor(dim)`` cells further.
 
     Examples
     --------
-    >>> grid = SampleGrid(("time", "x"), (3, 5), (3, 1), (1, 1), (2, 0), (True, False))
-    >>> grid.n_samples
-    15
+    >>> spec = WindowSpec(("time",), (3,), (0,), leads=())
+    >>> grid = sample_grid(spec, {"time": 9, "x": 5})
+    >>> grid.counts, grid.n_samples, grid.inner
+    ((3, 5), 15, 5)
     >>> [a.tolist() for a in grid.anchors(grid.positions([0, 7, 14]))]
-    [[2, 3, 4], [0, 2, 4]]
+    [[1, 4, 7], [0, 2, 4]]
     """
 
     dims: tuple[Hashable, ...]
     counts: tuple[int, ...]
-    sizes: tuple[int, ...]
-    strides: tuple[int, ...]
-    anchor: tuple[int, ...]
-    windowed: tuple[bool, ...]
+    spec: WindowSpec
 
     @property
     def n_samples(self) -> int:
         return math.prod(self.counts)
 
+    @property
+    def inner(self) -> int:
+        """Samples per position of the outermost dim."""
+        return math.prod(self.counts[1:])
+
     def positions(self, ids) -> tuple[np.ndarray, ...]:
         """Position along each dim of each sample id."""
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.n_samples):
-            raise IndexError(f"sample ids must be in [0, {self.n_samples}), got {ids.min()}..")
+            raise IndexError(
+                f"sample ids must be in [0, {self.n_samples}), got {ids.min()}..{ids.max()}"
+            )
         return np.unravel_index(ids, self.counts) if self.counts else ()
 
     def anchors(self, positions) -> tuple[np.ndarray, ...]:
         """Cell index of the anchor along each dim, from positions."""
         return tuple(
-            np.asarray(p, dtype=np.int64) * s + a
-            for p, s, a in zip(positions, self.strides, self.anchor, strict=True)
+            np.asarray(p, dtype=np.int64) * self.spec.stride(d) + self.spec.anchor(d)
+            for d, p in zip(self.dims, positions, strict=True)
         )
 
 
-def sample_grid(
-    dim_sizes: Mapping[Hashable, int],
-    input_dims: Mapping[Hashable, int],
-    input_overlap: Mapping[Hashable, int],
-    lead: Mapping[Hashable, int],
-) -> SampleGrid:
-    """Build the :class:`SampleGrid` for data of ``dim_sizes`` (ordered as the data).
-
-    Along a windowed dim the anchor is the centre cell (``size // 2``); along a dim with
-    a ``lead`` it is the label cell ``size - 1 + lead``, and windows whose label falls
-    outside the data are dropped.
+def sample_grid(spec: WindowSpec, dim_sizes: Mapping[Hashable, int]) -> SampleGrid:
+    """The :class:`SampleGrid` of data with ``dim_sizes`` (ordered outermost first).
 
     Examples
     --------
-    >>> g = sample_grid({"time": 60, "lat": 145}, {"time": 9, "lat": 9}, {"time": 8, "lat": 8},
-    ...                 {"time": 1})
-    >>> g.counts, g.anchor
-    ((51, 137), (9, 4))
+    >>> spec = WindowSpec(("time", "lat"), (9, 9), (8, 8), leads=(("time", 1),))
+    >>> sample_grid(spec, {"time": 60, "lat": 145}).counts
+    (51, 137)
     """
-    counts, sizes, strides, anchor, windowed = [], [], [], [], []
-    for d, length in dim_sizes.items():
-        size = input_dims.get(d, 1)
-        stride = size - input_overlap.get(d, 0)
-        ahead = lead.get(d, 0)
-        counts.append(window_count(length - ahead, size, stride))
-        sizes.append(size)
-        strides.append(stride)
-        anchor.append(size - 1 + ahead if d in lead else size // 2)
-        windowed.append(d in input_dims)
-    return SampleGrid(
-        tuple(dim_sizes),
-        tuple(counts),
-        tuple(sizes),
-        tuple(strides),
-        tuple(anchor),
-        tuple(windowed),
-    )
+    dims = tuple(dim_sizes)
+    return SampleGrid(dims, tuple(spec.count(d, int(dim_sizes[d])) for d in dims), spec)
+
+
+@dataclass(frozen=True)
+class Slab:
+    """The samples whose windows start in one source chunk of the outermost dim.
+
+    ``positions`` are their positions along that dim, ``cells`` the source cells they
+    read there (the chunk's windows plus the halo reaching into the next chunk), and
+    ``first_id`` the id of the slab's first sample in the whole grid.
+    """
+
+    positions: range
+    cells: slice
+    first_id: int
+    n_samples: int
+
+
+def slab_plan(grid: SampleGrid, chunks: Sequence[int] | None = None) -> list[Slab]:
+    """Cut the outermost dim of ``grid`` at the source's chunk edges.
+
+    ``chunks`` are the source's chunk lengths along ``grid.dims[0]`` (None: one
+    chunk). A sample belongs to the chunk its window starts in; slabs without a sample
+    are left out, so every sample is in exactly one slab, in id order.
+
+    Examples
+    --------
+    >>> spec = WindowSpec(("time",), (3,), (2,), leads=(("time", 1),))
+    >>> grid = sample_grid(spec, {"time": 10, "x": 2})
+    >>> [(s.positions, s.cells, s.first_id) for s in slab_plan(grid, (4, 4, 2))]
+    [(range(0, 4), slice(0, 7, None), 0), (range(4, 7), slice(4, 10, None), 8)]
+    """
+    if not grid.dims:
+        return []
+    d0 = grid.dims[0]
+    n0, stride, reach = grid.counts[0], grid.spec.stride(d0), grid.spec.reach(d0)
+    edges = np.cumsum((0, *chunks)) if chunks else np.array([0, n0 * stride])
+    slabs = []
+    for c0, c1 in zip(edges[:-1], edges[1:], strict=True):
+        p0 = min(n0, -(-int(c0) // stride))  # first window starting at or after c0
+        p1 = min(n0, -(-int(c1) // stride))
+        if p1 > p0:
+            slabs.append(
+                Slab(
+                    positions=range(p0, p1),
+                    cells=slice(p0 * stride, (p1 - 1) * stride + reach),
+                    first_id=p0 * grid.inner,
+                    n_samples=(p1 - p0) * grid.inner,
+                )
+            )
+    return slabs

@@ -1,28 +1,118 @@
-"""Argument normalisation and validation: every user-facing error message lives here.
+"""Specs and argument checks: every user-facing validation message lives here.
 
-Nothing in this module touches data: it checks sizes given as plain mappings and
-returns plain values (:class:`WindowSpec`), so the messages are the same wherever the
-arguments come from (generator, transformer, command line).
+Nothing in this module touches data. It holds
+
+* the one argument checker (:func:`check_int`, :func:`check_bool`, :func:`check_choice`):
+  a wrong type is a ``TypeError``, a wrong value a ``ValueError``, numpy integers are
+  accepted everywhere, and the message names the argument, the value and what is valid;
+* :class:`WindowSpec`, the home of the window arithmetic per dim (size, stride, lead,
+  anchor, the cells a sample reads);
+* :class:`Target` and :class:`BatchOptions`, the options of every batch iterator,
+  declared once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["WindowSpec", "check_dims_mapping", "make_window_spec"]
+import numpy as np
+
+__all__ = [
+    "BATCH_OPTIONS_DOC",
+    "BatchOptions",
+    "Target",
+    "batch_options_doc",
+    "WindowSpec",
+    "check_bool",
+    "check_choice",
+    "check_dims_mapping",
+    "check_int",
+    "make_window_spec",
+    "window_count",
+]
 
 
-def _describe(value: object) -> str:
+# -- the argument checker -----------------------------------------------------------------
+
+
+def describe(value: object) -> str:
+    """``value`` with its type, for messages: ``2.5 (float)``."""
     return f"{value!r} ({type(value).__name__})"
 
 
-def _check_int(name: str, key: Hashable, value: object) -> int:
-    """Return ``value`` as an int, or raise a TypeError naming ``name[key]``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}[{key!r}] must be an integer, got {_describe(value)}")
+def check_int(
+    name: str, value: object, minimum: int | None = None, valid: str | None = None
+) -> int:
+    """``value`` as an ``int``: an integer (numpy integers too, bools not) ``>= minimum``.
+
+    ``valid`` says what is valid in the messages (default from ``minimum``).
+
+    Examples
+    --------
+    >>> check_int("batch_size", np.int64(4), minimum=1)
+    4
+    >>> check_int("batch_size", 2.5, minimum=1)
+    Traceback (most recent call last):
+    ...
+    TypeError: batch_size must be a positive integer, got 2.5 (float)
+    >>> check_int("start", -1, minimum=0, valid="a batch index >= 0")
+    Traceback (most recent call last):
+    ...
+    ValueError: start must be a batch index >= 0, got -1
+    """
+    if valid is None:
+        named = {None: "an integer", 1: "a positive integer"}
+        valid = named.get(minimum, f"an integer >= {minimum}")
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {valid}, got {describe(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {valid}, got {value!r}")
     return int(value)
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` as a ``bool`` (numpy bools too).
+
+    Examples
+    --------
+    >>> check_bool("drop_last", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: drop_last must be True or False, got 1 (int)
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
+def check_choice(name: str, value: object, choices: Sequence) -> object:
+    """``value`` if it is one of ``choices`` (compared by type and value).
+
+    Examples
+    --------
+    >>> check_choice("shuffle", "yes", (True, False, "full"))
+    Traceback (most recent call last):
+    ...
+    ValueError: shuffle must be True, False or 'full', got 'yes'
+    """
+    for choice in choices:
+        if type(value) is type(choice) and value == choice:
+            return choice
+        if isinstance(choice, bool) and isinstance(value, np.bool_) and bool(value) == choice:
+            return choice
+    *head, last = [repr(c) for c in choices]
+    text = f"{', '.join(head)} or {last}" if head else last
+    raise ValueError(f"{name} must be {text}, got {value!r}")
+
+
+def check_random_state(name: str, value: object) -> object:
+    """A seed: None, an integer >= 0, a numpy ``Generator`` or ``SeedSequence``."""
+    if value is None or isinstance(value, np.random.Generator | np.random.SeedSequence):
+        return value
+    return check_int(name, value, 0, "None, an integer >= 0 or a numpy Generator")
 
 
 def _int_items(
@@ -37,13 +127,13 @@ def _int_items(
     if not isinstance(value, Mapping):
         raise TypeError(
             f"{name} must be a mapping of dimension name to {what} such as {example}, "
-            f"got {_describe(value)}"
+            f"got {describe(value)}"
         )
     items = []
     for dim, number in value.items():
         if dim not in valid:
             raise ValueError(f"{name} names dimension {dim!r}, {unknown}")
-        items.append((dim, _check_int(name, dim, number)))
+        items.append((dim, check_int(f"{name}[{dim!r}]", number)))
     return items
 
 
@@ -135,71 +225,6 @@ expected an overlap between 0 and 9
     return out
 
 
-@dataclass(frozen=True)
-class WindowSpec:
-    """Window sizes and overlaps per windowed dim, in the order given by the user.
-
-    A pure value: it holds no data and no dim lengths, so one spec applies to data of
-    any size with the same dims.
-
-    Examples
-    --------
-    >>> spec = WindowSpec(("lat", "time"), (3, 4), (2, 0))
-    >>> spec.strides
-    (1, 4)
-    >>> spec.counts({"lat": 10, "time": 12})
-    (8, 3)
-    """
-
-    dims: tuple[Hashable, ...]
-    sizes: tuple[int, ...]
-    overlaps: tuple[int, ...]
-
-    @property
-    def strides(self) -> tuple[int, ...]:
-        """Distance between consecutive window starts: ``size - overlap``."""
-        return tuple(s - o for s, o in zip(self.sizes, self.overlaps, strict=True))
-
-    @property
-    def as_dict(self) -> dict[Hashable, int]:
-        return dict(zip(self.dims, self.sizes, strict=True))
-
-    def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:
-        """Number of windows that fit along each windowed dim (remainders dropped)."""
-        from ._index import window_count
-
-        return tuple(
-            window_count(dim_sizes[d], size, stride)
-            for d, size, stride in zip(self.dims, self.sizes, self.strides, strict=True)
-        )
-
-
-def make_window_spec(
-    input_dims: object,
-    input_overlap: object,
-    dim_sizes: Mapping[Hashable, int],
-) -> WindowSpec:
-    """Validate ``input_dims`` and ``input_overlap`` against the data and build a spec.
-
-    Examples
-    --------
-    >>> make_window_spec({"lat": 3}, {"lat": 1}, {"lat": 5, "lon": 4})
-    WindowSpec(dims=('lat',), sizes=(3,), overlaps=(1,))
-    >>> make_window_spec({"lat": 3}, {"lon": 1}, {"lat": 5, "lon": 4})
-    Traceback (most recent call last):
-    ...
-    ValueError: input_overlap names dimension 'lon', which is not in input_dims ['lat']; \
-overlap applies only to windowed dims
-    """
-    dims = check_dims_mapping("input_dims", input_dims, dim_sizes, allow_empty=False)
-    overlap = check_overlap(input_overlap, dims)
-    return WindowSpec(
-        dims=tuple(dims),
-        sizes=tuple(dims.values()),
-        overlaps=tuple(overlap.get(d, 0) for d in dims),
-    )
-
-
 def check_lead(lead: object, dim_sizes: Mapping[Hashable, int]) -> dict[Hashable, int]:
     """Validate a target's ``lead`` (cells ahead of the window, per dim).
 
@@ -230,3 +255,259 @@ window, not inside its own features), got 0
             )
         out[dim] = ahead
     return out
+
+
+# -- the window arithmetic -----------------------------------------------------------------
+
+
+def window_count(length: int, size: int, stride: int) -> int:
+    """Number of windows of ``size`` at ``stride`` that fit in ``length`` cells.
+
+    Examples
+    --------
+    >>> window_count(60, 10, 1)
+    51
+    >>> window_count(60, 31, 31)
+    1
+    >>> window_count(5, 6, 1)
+    0
+    """
+    if length < size:
+        return 0
+    return (length - size) // stride + 1
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Window sizes, overlaps and label leads per dim: all the window arithmetic.
+
+    A pure value: it holds no data and no dim lengths, so one spec applies to data of
+    any size with the same dims. Along every dim a sample reads a window of
+    :meth:`size` cells starting every :meth:`stride` cells (a dim that is not windowed
+    is a window of one cell at stride one). Its *anchor*, the cell its coordinates and
+    label refer to, lies :meth:`anchor` cells after the window's start: the centre
+    (``size // 2``), or along a lead dim the label cell ``size - 1 + lead``.
+
+    Examples
+    --------
+    >>> spec = WindowSpec(("lat", "time"), (3, 4), (2, 0), leads=(("time", 1),))
+    >>> spec.strides
+    (1, 4)
+    >>> spec.counts({"lat": 10, "time": 12})
+    (8, 2)
+    >>> spec.anchor("lat"), spec.anchor("time"), spec.span("time")
+    (1, 4, (-4, 0))
+    """
+
+    dims: tuple[Hashable, ...]
+    sizes: tuple[int, ...]
+    overlaps: tuple[int, ...]
+    leads: tuple[tuple[Hashable, int], ...] = ()
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Distance between consecutive window starts along each windowed dim."""
+        return tuple(self.stride(d) for d in self.dims)
+
+    @property
+    def as_dict(self) -> dict[Hashable, int]:
+        """``{dim: size}`` of the windowed dims, in feature order."""
+        return dict(zip(self.dims, self.sizes, strict=True))
+
+    @property
+    def lead_dict(self) -> dict[Hashable, int]:
+        """``{dim: lead}`` of the dims along which the label lies ahead of the window."""
+        return dict(self.leads)
+
+    def size(self, dim: Hashable) -> int:
+        """Cells of the window along ``dim`` (1 for a dim that is not windowed)."""
+        return self.sizes[self.dims.index(dim)] if dim in self.dims else 1
+
+    def stride(self, dim: Hashable) -> int:
+        """Cells between consecutive window starts along ``dim``: ``size - overlap``."""
+        if dim not in self.dims:
+            return 1
+        i = self.dims.index(dim)
+        return self.sizes[i] - self.overlaps[i]
+
+    def lead(self, dim: Hashable) -> int:
+        """Cells between the window's last cell and the label along ``dim`` (0: none)."""
+        return self.lead_dict.get(dim, 0)
+
+    def anchor(self, dim: Hashable) -> int:
+        """Offset of the anchor from the window's first cell along ``dim``."""
+        size = self.size(dim)
+        return size - 1 + self.lead(dim) if self.lead(dim) else size // 2
+
+    def reach(self, dim: Hashable) -> int:
+        """Cells from the window's first cell through the label along ``dim``."""
+        return self.size(dim) + self.lead(dim)
+
+    def span(self, dim: Hashable) -> tuple[int, int]:
+        """First and last cell a sample reads along ``dim`` (window and label), as
+        offsets from its anchor."""
+        first = -self.anchor(dim)
+        return first, first + self.reach(dim) - 1
+
+    def count(self, dim: Hashable, length: int) -> int:
+        """Samples along ``dim`` in data of ``length`` cells (the label must fit too)."""
+        return window_count(length - self.lead(dim), self.size(dim), self.stride(dim))
+
+    def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:
+        """Number of windows that fit along each windowed dim (remainders dropped)."""
+        return tuple(self.count(d, dim_sizes[d]) for d in self.dims)
+
+
+def make_window_spec(
+    input_dims: object,
+    input_overlap: object,
+    dim_sizes: Mapping[Hashable, int],
+    lead: Mapping[Hashable, int] | None = None,
+) -> WindowSpec:
+    """Validate ``input_dims`` and ``input_overlap`` against the data and build a spec.
+
+    ``lead`` (already validated by :func:`check_lead`) is kept in the spec; the window
+    plus the lead must fit in the data.
+
+    Examples
+    --------
+    >>> make_window_spec({"lat": 3}, {"lat": 1}, {"lat": 5, "lon": 4})
+    WindowSpec(dims=('lat',), sizes=(3,), overlaps=(1,), leads=())
+    >>> make_window_spec({"lat": 3}, {"lon": 1}, {"lat": 5, "lon": 4})
+    Traceback (most recent call last):
+    ...
+    ValueError: input_overlap names dimension 'lon', which is not in input_dims ['lat']; \
+overlap applies only to windowed dims
+    """
+    dims = check_dims_mapping("input_dims", input_dims, dim_sizes, allow_empty=False)
+    overlap = check_overlap(input_overlap, dims)
+    lead = dict(lead or {})
+    for d, ahead in lead.items():
+        if d in dims and dims[d] + ahead > dim_sizes[d]:
+            raise ValueError(
+                f"input_dims[{d!r}]={dims[d]} plus the target's lead of {ahead} is larger than "
+                f"the data's {d!r} dimension (length {dim_sizes[d]}): no sample has its label "
+                "inside the data"
+            )
+        if d not in dims and ahead >= dim_sizes[d]:
+            raise ValueError(
+                f"the target's lead[{d!r}]={ahead} leaves no sample along {d!r} "
+                f"(length {dim_sizes[d]})"
+            )
+    return WindowSpec(
+        dims=tuple(dims),
+        sizes=tuple(dims.values()),
+        overlaps=tuple(overlap.get(d, 0) for d in dims),
+        leads=tuple(lead.items()),
+    )
+
+
+# -- specs of the label and of batch iteration ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The label of each sample: ``variable`` at the sample's anchor.
+
+    Parameters
+    ----------
+    variable : str
+        Data variable holding the label.
+    lead : dict, optional
+        Cells ahead of the window per dim, e.g. ``{"time": 1}`` for the day after the
+        window's last day. Along such a dim the anchor (and so the label) is the cell
+        ``lead`` steps after the window's end; elsewhere it is the window's centre.
+
+    Examples
+    --------
+    >>> Target("tasmax", lead={"time": 1})
+    Target(variable='tasmax', lead={'time': 1})
+    """
+
+    variable: Hashable
+    lead: Mapping[Hashable, int] | None = None
+
+
+BATCH_OPTIONS_DOC = """\
+batch_size : int, default 65536
+    Samples per batch; the last batch is partial unless ``drop_last``.
+shuffle : bool or "full", default False
+    ``True`` permutes the samples: all of them for numpy-backed data; for dask-backed
+    data, the slabs are visited in a random order ``shuffle_buffer`` at a time and the
+    samples of those slabs permuted (each chunk read about once per epoch). ``"full"``
+    loads the whole source and permutes every sample.
+random_state : int or numpy Generator, optional
+    Seed of the shuffle: the same seed gives the same epoch.
+drop_last : bool, default False
+    Drop the last, partial batch.
+start : int, default 0
+    Index of the first batch to yield, to resume an interrupted epoch (with the same
+    ``random_state`` the remaining batches are those the full epoch gives).
+shuffle_buffer : int, default 4
+    Slabs shuffled together for dask-backed data."""
+
+
+def batch_options_doc(indent: int) -> str:
+    """:data:`BATCH_OPTIONS_DOC` for a numpydoc Parameters section indented by
+    ``indent`` spaces (its first line is not indented: it replaces a placeholder)."""
+    return BATCH_OPTIONS_DOC.replace("\n", "\n" + " " * indent)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The options of every batch iterator, declared once and checked on creation.
+
+    :meth:`WindowTabularizer.iter_batches`, :func:`xbatcher_tab.partial_fit` and
+    :class:`xbatcher_tab.WindowDataIter` take exactly these, as keyword arguments.
+
+    Examples
+    --------
+    >>> BatchOptions.from_kwargs("iter_batches", {"batch_size": 20}).batch_size
+    20
+    >>> BatchOptions.from_kwargs("iter_batches", {"bach_size": 20})
+    Traceback (most recent call last):
+    ...
+    TypeError: iter_batches got an unknown option 'bach_size'; the batch options are \
+batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
+    """
+
+    batch_size: int = 65536
+    shuffle: bool | str = False
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None
+    drop_last: bool = False
+    start: int = 0
+    shuffle_buffer: int = 4
+
+    def __post_init__(self) -> None:
+        checked = {
+            "batch_size": check_int("batch_size", self.batch_size, 1),
+            "shuffle": check_choice("shuffle", self.shuffle, (True, False, "full")),
+            "random_state": check_random_state("random_state", self.random_state),
+            "drop_last": check_bool("drop_last", self.drop_last),
+            "start": check_int("start", self.start, 0, "a batch index >= 0"),
+            "shuffle_buffer": check_int("shuffle_buffer", self.shuffle_buffer, 1),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_kwargs(cls, caller: str, kwargs: Mapping, **defaults: object) -> BatchOptions:
+        """Options from keyword arguments (``defaults`` override the class defaults)."""
+        unknown = [k for k in kwargs if k not in cls.names()]
+        if unknown:
+            raise TypeError(
+                f"{caller} got an unknown option {unknown[0]!r}; the batch options are "
+                + ", ".join(cls.names())
+            )
+        return cls(**{**defaults, **kwargs})
+
+    def replace(self, **changes: object) -> BatchOptions:
+        return dataclasses.replace(self, **changes)
+
+    def as_kwargs(self) -> dict:
+        """The options as keyword arguments (values not copied)."""
+        return {name: getattr(self, name) for name in self.names()}

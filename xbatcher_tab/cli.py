@@ -12,6 +12,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._spec import Target
+
 __all__ = ["main"]
 
 
@@ -34,8 +36,6 @@ def _dims_arg(text: str, flag: str) -> dict[str, int]:
 
 def _target_arg(text: str | None):
     """``VAR`` or ``VAR:time+1`` (several leads: ``VAR:time+1,lat+0``)."""
-    from .tabularizer import Target
-
     if text is None:
         return None
     var, _, leads = text.partition(":")
@@ -115,15 +115,13 @@ def _add_window_args(p: argparse.ArgumentParser) -> None:
 def cmd_plan(args) -> None:
     ds = _open(args.input)
     tab = _tabularizer(args, ds)
-    grid = tab._table_grid(ds)
     row_bytes = tab.n_features_out_ * tab.layout_.dtype.itemsize
-    n = grid.n_samples
+    n = tab.count_samples(ds)
+    sizes = {d: int(ds.sizes[d]) for d in tab.dims_}
     budget = int(args.memory * 2**30)
     batch = max(1, budget // (3 * row_bytes))  # two batches in flight plus their copy
     batch = 1 << (batch.bit_length() - 1)
-    print(
-        f"dims           {dict(zip(grid.dims, [int(ds.sizes[d]) for d in grid.dims], strict=True))}"
-    )
+    print(f"dims           {sizes}")
     print(f"samples        {n:,}" + (" (before dropna)" if tab.dropna else ""))
     print(f"features       {tab.n_features_out_:,} ({', '.join(map(str, tab.variables_))})")
     print(f"table          {n * row_bytes / 1e9:,.2f} GB as {tab.layout_.dtype}")
@@ -140,7 +138,7 @@ def cmd_export(args) -> None:
     ds = _open(args.input)
     tab = _tabularizer(args, ds)
     names = [str(n) for n in tab.get_feature_names_out()]
-    total = None if tab.dropna else tab._table_grid(ds).n_samples
+    total = None if tab.dropna else tab.count_samples(ds)
     bar = None
     if not args.quiet:
         try:

@@ -47,7 +47,7 @@ def run_demo(
         target=Target("tasmax", lead={"time": 1}),
     ).fit(train)
     names = [str(n) for n in tab.get_feature_names_out()]
-    n_train = tab._table_grid(train).n_samples
+    n_train = tab.count_samples(train)
     say(
         f"data: synthetic tasmax {dict(ds.sizes)}; train days 0-{split - 1}, test days "
         f"{split}-{days - 1}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
 
@@ -10,10 +9,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._assemble import Entry, assemble, is_dask
+from ._assemble import Entry, assemble
+from ._data import is_lazy
 from ._gather import window_view
 from ._index import BatchPlan, xbatcher_plans
-from ._spec import check_dims_mapping, make_window_spec
+from ._spec import check_dims_mapping, check_int, make_window_spec
 
 __all__ = ["BatchGenerator"]
 
@@ -121,14 +121,8 @@ class BatchGenerator:
             )
         self._coord_cache: dict = {}
         variables = ds.variables.values() if isinstance(ds, xr.Dataset) else [ds.variable]
-        self._lazy = any(is_dask(v.data) for v in variables)
-        self._plans: list[BatchPlan] = xbatcher_plans(
-            sizes,
-            spec.as_dict,
-            dict(zip(spec.dims, spec.overlaps, strict=True)),
-            batch,
-            self.concat_input_dims,
-        )
+        self._lazy = is_lazy(variables)
+        self._plans: list[BatchPlan] = xbatcher_plans(sizes, spec, batch, self.concat_input_dims)
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -138,10 +132,8 @@ class BatchGenerator:
             yield self[i]
 
     def __getitem__(self, idx: int) -> xr.Dataset | xr.DataArray:
-        if isinstance(idx, bool) or not isinstance(idx, numbers.Integral):
-            raise TypeError(f"batch index must be an integer, got {idx!r} ({type(idx).__name__})")
+        i = check_int("batch index", idx)
         n = len(self)
-        i = int(idx)
         if not -n <= i < n:
             raise IndexError(f"batch index {i} is out of range for {n} batches")
         plan = self._plans[i % n]

@@ -13,31 +13,30 @@ from collections.abc import Hashable, Iterator
 import numpy as np
 import pandas as pd
 import xarray as xr
+from sklearn.utils.validation import check_is_fitted
+
+from ._spec import WindowSpec, check_int
 
 __all__ = ["WindowBlockSplit", "sample_spans"]
 
 
-def sample_spans(tab, positions: np.ndarray, dim: Hashable) -> tuple[np.ndarray, np.ndarray]:
+def sample_spans(
+    window: WindowSpec, positions: np.ndarray, dim: Hashable
+) -> tuple[np.ndarray, np.ndarray]:
     """First and last cell along ``dim`` that each sample reads (window and label),
     from its anchor cell ``positions``.
 
     Examples
     --------
-    >>> import xbatcher_tab as xt
-    >>> tab = xt.WindowTabularizer(input_dims={"time": 3}, target=xt.Target("v", lead={"time": 2}))
-    >>> lo, hi = sample_spans(tab, np.array([4, 5]), "time")
+    >>> from xbatcher_tab._spec import make_window_spec
+    >>> window = make_window_spec({"time": 3}, None, {"time": 10}, lead={"time": 2})
+    >>> lo, hi = sample_spans(window, np.array([4, 5]), "time")
     >>> lo.tolist(), hi.tolist()
     ([0, 1], [4, 5])
     """
     positions = np.asarray(positions, dtype=np.int64)
-    size = dict(tab.input_dims).get(dim, 1)
-    lead = dict(tab.target.lead or {}).get(dim, 0) if tab.target is not None else 0
-    if lead:
-        first = positions - lead - size + 1
-    else:
-        first = positions - size // 2
-    last = np.maximum(positions, first + size - 1)
-    return first, last
+    first, last = window.span(dim)
+    return positions + first, positions + last
 
 
 class WindowBlockSplit:
@@ -52,7 +51,7 @@ class WindowBlockSplit:
     Parameters
     ----------
     tab : WindowTabularizer
-        The tabularizer that cut the table (its window sizes and lead give the spans).
+        The fitted tabularizer that cut the table (its layout gives the spans).
     n_splits : int, default 5
         Number of folds.
     dim : str, default "time"
@@ -81,12 +80,8 @@ class WindowBlockSplit:
     """
 
     def __init__(self, tab, n_splits: int = 5, dim: Hashable = "time", coord=None) -> None:
-        if isinstance(n_splits, bool) or not isinstance(n_splits, int | np.integer):
-            raise TypeError(f"n_splits must be an integer >= 2, got {n_splits!r}")
-        if n_splits < 2:
-            raise ValueError(f"n_splits must be an integer >= 2, got {n_splits}")
         self.tab = tab
-        self.n_splits = int(n_splits)
+        self.n_splits = check_int("n_splits", n_splits, 2)
         self.dim = dim
         self.coord = coord
 
@@ -132,7 +127,8 @@ class WindowBlockSplit:
                 f"n_splits={self.n_splits} is more than the {len(blocks)} distinct anchor "
                 f"positions along {self.dim!r}"
             )
-        first, last = sample_spans(self.tab, positions, self.dim)
+        check_is_fitted(self.tab, "layout_")
+        first, last = sample_spans(self.tab.layout_.window, positions, self.dim)
         for block in np.array_split(blocks, self.n_splits):
             test = np.flatnonzero((positions >= block[0]) & (positions <= block[-1]))
             lo, hi = first[test].min(), last[test].max()

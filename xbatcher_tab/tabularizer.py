@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,51 +13,15 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._table import (
-    Layout,
-    Table,
-    as_dataset,
-    check_layout,
-    grid_positions,
-    learn_layout,
-    select_needed,
-)
-
-if TYPE_CHECKING:
-    from .batching import Batch
+from ._data import as_dataset
+from ._layout import Layout, learn_layout
+from ._slabs import load_table
+from ._spec import BatchOptions, Target, batch_options_doc, check_bool
+from ._table import Table, Tabular
+from .batching import iter_batches
+from .dask import to_dask
 
 __all__ = ["Tabular", "Target", "WindowTabularizer"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """The label of each sample: ``variable`` at the sample's anchor.
-
-    Parameters
-    ----------
-    variable : str
-        Data variable holding the label.
-    lead : dict, optional
-        Cells ahead of the window per dim, e.g. ``{"time": 1}`` for the day after the
-        window's last day. Along such a dim the anchor (and so the label) is the cell
-        ``lead`` steps after the window's end; elsewhere it is the window's centre.
-
-    Examples
-    --------
-    >>> Target("tasmax", lead={"time": 1})
-    Target(variable='tasmax', lead={'time': 1})
-    """
-
-    variable: Hashable
-    lead: Mapping[Hashable, int] | None = None
-
-
-class Tabular(NamedTuple):
-    """What :meth:`WindowTabularizer.tabularize` returns."""
-
-    X: np.ndarray
-    y: np.ndarray | None
-    coords: pd.DataFrame
 
 
 class WindowTabularizer(TransformerMixin, BaseEstimator):
@@ -151,12 +115,16 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         ``y`` is ignored; it is accepted for Pipeline compatibility.
         """
         ds = as_dataset(X)
-        if not isinstance(self.dropna, bool | np.bool_):
-            raise TypeError(f"dropna must be True or False, got {self.dropna!r}")
         layout = learn_layout(
-            ds, self.input_dims, self.input_overlap, self.variables, self.target, self.dtype
+            ds,
+            self.input_dims,
+            self.input_overlap,
+            self.variables,
+            self.target,
+            self.dtype,
+            self.dropna,
         )
-        if layout.target in layout.variables and not layout.lead:
+        if layout.target in layout.variables and not layout.window.leads:
             warnings.warn(
                 f"the target variable {layout.target!r} is also a feature and the target has "
                 "no lead: each label is one of its own sample's features. Give "
@@ -181,22 +149,23 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
 
     # -- cutting tables ----------------------------------------------------------------
 
-    def _table(self, X) -> Table:
+    def _layout(self) -> Layout:
+        """The fitted layout, with the current ``dropna`` (it may be set after fit)."""
         check_is_fitted(self, "layout_")
-        ds = as_dataset(X)
-        check_layout(self.layout_, ds)  # metadata only: fail before reading anything
-        # dask-backed data: compute only the variables the table needs
-        return Table(self.layout_, select_needed(self.layout_, ds).compute())
+        return dataclasses.replace(self.layout_, dropna=check_bool("dropna", self.dropna))
+
+    def _table(self, X) -> Table:
+        return load_table(self._layout(), X)
 
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The feature table, ``(n_samples, n_features)``."""
         table = self._table(X)
-        return table.X(table.valid_ids(self.dropna))
+        return table.X(table.valid_ids())
 
     def target_values(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The label of each sample, ``(n_samples,)``, in the rows' order."""
         table = self._table(X)
-        return table.y(table.valid_ids(self.dropna))
+        return table.y(table.valid_ids())
 
     def sample_coords(self, X: xr.Dataset | xr.DataArray) -> pd.DataFrame:
         """One row per sample, in the rows' order: the anchor's coordinate label per dim.
@@ -205,7 +174,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         ``dropna``.
         """
         table = self._table(X)
-        return table.coords(table.valid_ids(self.dropna))
+        return table.coords(table.valid_ids())
 
     def tabularize(self, X: xr.Dataset | xr.DataArray) -> Tabular:
         """X, y (None without a target) and the coordinate frame, in one pass.
@@ -215,64 +184,56 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         if not hasattr(self, "layout_"):
             self.fit(X)
         table = self._table(X)
-        return Tabular(*table.rows(table.valid_ids(self.dropna)))
+        return table.rows(table.valid_ids())
 
-    def iter_batches(
-        self,
-        X: xr.Dataset | xr.DataArray,
-        batch_size: int = 65536,
-        shuffle: bool | str = False,
-        random_state: int | np.random.Generator | None = None,
-        drop_last: bool = False,
-        start: int = 0,
-        shuffle_buffer: int = 4,
-    ) -> Iterator[Batch]:
-        """Yield the table in batches of ``batch_size`` samples: ``(X, y, coords)``.
+    def count_samples(self, X: xr.Dataset | xr.DataArray) -> int:
+        """How many samples ``X`` gives (before ``dropna``), from its sizes alone.
+
+        Reads no values, so it is cheap on a store of any size: use it to size
+        progress bars, batches or output files.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=10, lat=4, lon=5)
+        >>> tab = xt.WindowTabularizer(input_dims={"time": 3},
+        ...                            target=xt.Target("tasmax", lead={"time": 1})).fit(ds)
+        >>> tab.count_samples(ds), len(tab.transform(ds))
+        (60, 60)
+        """
+        check_is_fitted(self, "layout_")
+        return self.layout_.grid(as_dataset(X).sizes).n_samples
+
+    def iter_batches(self, X: xr.Dataset | xr.DataArray, **options: Any) -> Iterator[Tabular]:
+        """Yield the table in batches: ``(X, y, coords)`` rows of ``batch_size`` samples.
 
         Samples are enumerated over the whole data first, then grouped, so windows
         overlap across batch edges and every sample comes exactly once per epoch.
         Without shuffle the batches concatenate to :meth:`tabularize`. A batch is
         gathered only when asked for: memory holds the source slabs in flight and the
-        batches, never the table.
+        batches, never the table. The options are checked when called.
 
         Parameters
         ----------
         X : Dataset or DataArray
             numpy-backed (one in-memory source) or dask-backed (read in slabs: the
             source chunks along the outermost dim, plus the window's halo).
-        batch_size : int
-            Samples per batch; the last batch is partial unless ``drop_last``.
-        shuffle : bool or "full"
-            ``True`` permutes the samples: all of them for numpy-backed data; for
-            dask-backed data, the slabs are visited in a random order
-            ``shuffle_buffer`` at a time and the samples of those slabs permuted
-            (each chunk read about once per epoch). ``"full"`` loads the whole source
-            and permutes every sample.
-        random_state : int or numpy Generator, optional
-            Seed of the shuffle: the same seed gives the same epoch.
-        drop_last : bool
-            Drop the last, partial batch.
-        start : int
-            Index of the first batch to yield, to resume an interrupted epoch (with the
-            same ``random_state`` the remaining batches are those the full epoch gives).
-        shuffle_buffer : int
-            Slabs shuffled together for dask-backed data.
+        {batch_options}
+
+        The batch options are keyword only, the same for :func:`xbatcher_tab.partial_fit`
+        and :class:`xbatcher_tab.WindowDataIter`.
 
         Examples
         --------
         >>> import xbatcher_tab as xt
         >>> ds = xt.datasets.tasmax(time=6, lat=4, lon=4)
-        >>> tab = xt.WindowTabularizer(input_dims={"time": 3}, input_overlap={"time": 2},
-        ...                            target=xt.Target("tasmax", lead={"time": 1}))
+        >>> tab = xt.WindowTabularizer(input_dims={{"time": 3}}, input_overlap={{"time": 2}},
+        ...                            target=xt.Target("tasmax", lead={{"time": 1}}))
         >>> [b.X.shape for b in tab.fit(ds).iter_batches(ds, batch_size=20)]
         [(20, 3), (20, 3), (8, 3)]
         """
-        from .batching import iter_batches
-
-        check_is_fitted(self, "layout_")
-        return iter_batches(
-            self, X, batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
-        )
+        opts = BatchOptions.from_kwargs("iter_batches", options)
+        return iter_batches(self._layout(), X, opts)
 
     def to_dask(self, X: xr.Dataset | xr.DataArray):
         """The table as lazy dask objects: ``X, y, coords``.
@@ -297,15 +258,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         >>> bool((X.compute() == tab.transform(ds)).all())
         True
         """
-        from .dask import to_dask
-
-        check_is_fitted(self, "layout_")
-        return to_dask(self, X)
-
-    def _table_grid(self, X):
-        """The sample grid of ``X`` without reading its values."""
-        ds = as_dataset(X)
-        return Table.grid_for(self.layout_, {d: int(ds.sizes[d]) for d in self.layout_.dims})
+        return to_dask(self._layout(), X)
 
     def to_grid(
         self,
@@ -364,9 +317,23 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
                 )
             else:
                 grid[d] = np.sort(pd.unique(coords[d].to_numpy()))
-        index = tuple(grid_positions(grid[d], coords[d], d) for d in self.dims_)
+        index = tuple(_grid_positions(grid[d], coords[d], d) for d in self.dims_)
         dtype = np.result_type(values.dtype, np.float32)
         out = np.full(tuple(len(grid[d]) for d in self.dims_), np.nan, dtype=dtype)
         out[index] = values
         has_coord = {d: grid[d] for d in self.dims_ if like is None or d in like.coords}
         return xr.DataArray(out, dims=self.dims_, coords=has_coord, name=name)
+
+
+def _grid_positions(values: np.ndarray, labels, dim: Hashable) -> np.ndarray:
+    """Position of each label on a grid axis, with a clear error for labels not on it."""
+    found = pd.Index(values).get_indexer(np.asarray(labels))
+    if (found < 0).any():
+        bad = np.asarray(labels)[found < 0][:3]
+        raise ValueError(f"coordinate labels {list(bad)} along {dim!r} are not on the grid")
+    return found
+
+
+WindowTabularizer.iter_batches.__doc__ = WindowTabularizer.iter_batches.__doc__.format(
+    batch_options=batch_options_doc(8)
+)

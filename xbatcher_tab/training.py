@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ._spec import BatchOptions, batch_options_doc, check_int
+
 __all__ = ["partial_fit"]
 
 
@@ -40,12 +42,10 @@ def partial_fit(
     estimator,
     tab,
     data: xr.Dataset | xr.DataArray,
-    batch_size: int = 65536,
+    *,
     epochs: int = 1,
-    shuffle: bool | str = True,
-    random_state: int | None = None,
     progress: bool = False,
-    **partial_fit_kwargs: Any,
+    **kwargs: Any,
 ):
     """Train ``estimator`` on the window table of ``data``, one batch at a time.
 
@@ -60,16 +60,16 @@ def partial_fit(
         Fitted, or fitted here on ``data``; it needs a ``target``.
     data : Dataset or DataArray
         numpy- or dask-backed; batches are gathered as they are used.
-    batch_size, shuffle : see :meth:`WindowTabularizer.iter_batches`.
     epochs : int
         Passes over the table for the last step.
-    random_state : int, optional
-        Seeds the shuffles: epoch ``e`` uses a seed derived from it, so a run repeats
-        exactly and each epoch has its own order.
     progress : bool
         Show a tqdm bar per pass (if tqdm is installed).
-    **partial_fit_kwargs
-        Passed to the last step's ``partial_fit`` (e.g. ``classes=`` for classifiers).
+    {batch_options}
+    **kwargs
+        The batch options above (``shuffle`` defaults to True here; ``random_state``
+        seeds every pass: pass ``p`` uses a seed derived from it, so a run repeats
+        exactly and each epoch has its own order). Any other keyword is passed to the
+        last step's ``partial_fit`` (e.g. ``classes=`` for classifiers).
 
     Returns
     -------
@@ -82,30 +82,35 @@ def partial_fit(
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
     >>> ds = xt.datasets.tasmax(time=10, lat=12, lon=16)
-    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 3},
-    ...                            input_overlap={"lat": 2, "lon": 2, "time": 2},
-    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> tab = xt.WindowTabularizer(input_dims={{"lat": 3, "lon": 3, "time": 3}},
+    ...                            input_overlap={{"lat": 2, "lon": 2, "time": 2}},
+    ...                            target=xt.Target("tasmax", lead={{"time": 1}}))
     >>> model = xt.partial_fit(make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
     ...                        tab, ds, batch_size=512, epochs=2, random_state=0)
     >>> model.predict(tab.transform(ds)).shape
     (980,)
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = check_int("epochs", epochs, 1)
+    batch_kwargs = {k: v for k, v in kwargs.items() if k in BatchOptions.names()}
+    fit_kwargs = {k: v for k, v in kwargs.items() if k not in batch_kwargs}
+    options = BatchOptions.from_kwargs("partial_fit", batch_kwargs, shuffle=True)
     if not hasattr(tab, "layout_"):
         tab.fit(data)
     if tab.layout_.target is None:
         raise ValueError("partial_fit needs labels: give the tabularizer a target=Target(...)")
     steps = _steps(estimator)
-    seeds = np.random.SeedSequence(random_state).spawn(len(steps) + epochs)
-    total = None if tab.dropna else tab._table_grid(data).n_samples
+    seed = options.random_state
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**63))
+    seeds = np.random.SeedSequence(seed).spawn(len(steps) + epochs)
+    total = None if tab.dropna else tab.count_samples(data)
 
     def passes(n_fitted, seed, desc):
         """One pass: batches transformed by the first ``n_fitted`` (fitted) steps."""
         bar = _progress(progress, total, desc)
-        rng = np.random.default_rng(seed) if shuffle else None
+        rng = np.random.default_rng(seed) if options.shuffle else None
         try:
-            batches = tab.iter_batches(data, batch_size, shuffle=shuffle, random_state=rng)
+            batches = tab.iter_batches(data, **options.replace(random_state=rng).as_kwargs())
             for k, batch in enumerate(batches, start=1):
                 X = batch.X
                 for fitted in steps[:n_fitted]:
@@ -124,5 +129,8 @@ def partial_fit(
     last = len(steps) - 1
     for epoch in range(epochs):
         for X, y in passes(last, seeds[last + epoch], f"epoch {epoch + 1}/{epochs}"):
-            steps[-1].partial_fit(X, y, **partial_fit_kwargs)
+            steps[-1].partial_fit(X, y, **fit_kwargs)
     return estimator
+
+
+partial_fit.__doc__ = partial_fit.__doc__.format(batch_options=batch_options_doc(4))

@@ -13,8 +13,12 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "xbatcher_tab.WindowDataIter needs xgboost: pip install 'xbatcher-tab[xgboost]'"
     ) from err
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
+
+from ._spec import BatchOptions, batch_options_doc
 
 __all__ = ["WindowDataIter"]
 
@@ -31,20 +35,21 @@ class WindowDataIter(xgboost.DataIter):
         Fitted, or fitted here on ``data``; it needs a ``target``.
     data : Dataset or DataArray
         numpy- or dask-backed.
-    batch_size, shuffle : see :meth:`WindowTabularizer.iter_batches`.
-    random_state : int, optional
-        Seed of the shuffle; with ``shuffle`` and no seed one is drawn once, so that
-        every pass still gives the same order.
     cache_prefix : str, optional
         Where ``xgboost.ExtMemQuantileDMatrix`` keeps its external-memory pages.
+    {batch_options}
+    **options
+        The batch options above, keyword only (``batch_size`` defaults to 262144
+        here). With ``shuffle`` and no ``random_state`` a seed is drawn once, so that
+        every pass still gives the same order.
 
     Examples
     --------
     >>> import xgboost, xbatcher_tab as xt
     >>> ds = xt.datasets.tasmax(time=8, lat=10, lon=12)
-    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 2},
-    ...                            input_overlap={"lat": 2, "lon": 2, "time": 1},
-    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> tab = xt.WindowTabularizer(input_dims={{"lat": 3, "lon": 3, "time": 2}},
+    ...                            input_overlap={{"lat": 2, "lon": 2, "time": 1}},
+    ...                            target=xt.Target("tasmax", lead={{"time": 1}}))
     >>> dtrain = xgboost.QuantileDMatrix(xt.WindowDataIter(tab, ds, batch_size=256), max_bin=32)
     >>> dtrain.num_row(), dtrain.num_col()
     (480, 18)
@@ -54,36 +59,30 @@ class WindowDataIter(xgboost.DataIter):
         self,
         tab,
         data: xr.Dataset | xr.DataArray,
-        batch_size: int = 262144,
-        shuffle: bool | str = False,
-        random_state: int | None = None,
+        *,
         cache_prefix: str | None = None,
+        **options: Any,
     ) -> None:
+        opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144)
         if not hasattr(tab, "layout_"):
             tab.fit(data)
         if tab.layout_.target is None:
             raise ValueError("WindowDataIter needs labels: give the tabularizer a target")
-        if shuffle and random_state is None:
-            random_state = int(np.random.SeedSequence().generate_state(1)[0])
+        if opts.shuffle and opts.random_state is None:
+            opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
+        elif isinstance(opts.random_state, np.random.Generator):
+            # every pass must repeat the same order: fix one seed from the generator
+            opts = opts.replace(random_state=int(opts.random_state.integers(2**63)))
         self.tab = tab
         self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.random_state = random_state
+        self.options = opts
         self.feature_names = [str(n) for n in tab.get_feature_names_out()]
         self._batches = None
         super().__init__(cache_prefix=cache_prefix)
 
     def next(self, input_data) -> bool:
         if self._batches is None:
-            self._batches = iter(
-                self.tab.iter_batches(
-                    self.data,
-                    self.batch_size,
-                    shuffle=self.shuffle,
-                    random_state=self.random_state,
-                )
-            )
+            self._batches = iter(self.tab.iter_batches(self.data, **self.options.as_kwargs()))
         batch = next(self._batches, None)
         if batch is None:
             return False
@@ -92,3 +91,6 @@ class WindowDataIter(xgboost.DataIter):
 
     def reset(self) -> None:
         self._batches = None
+
+
+WindowDataIter.__doc__ = WindowDataIter.__doc__.format(batch_options=batch_options_doc(4))

@@ -1,0 +1,56 @@
+"""What the package accepts as data: xarray objects, numpy- or dask-backed."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["DEFAULT_NAME", "as_dataset", "chunk_sizes", "coordinate_values", "is_dask", "is_lazy"]
+
+DEFAULT_NAME = "values"
+
+
+def as_dataset(data: object, argname: str = "X") -> xr.Dataset:
+    """The data as a Dataset (a DataArray becomes its only variable)."""
+    if isinstance(data, xr.Dataset):
+        return data
+    if isinstance(data, xr.DataArray):
+        return data.to_dataset(name=data.name if data.name is not None else DEFAULT_NAME)
+    raise TypeError(
+        f"{argname} must be an xarray.Dataset or xarray.DataArray, got {type(data).__name__}; "
+        "the tabularizer cuts windows from labelled grids, not from 2-D arrays"
+    )
+
+
+def is_dask(data: Any) -> bool:
+    """Whether an array is a dask array (without importing dask)."""
+    return type(data).__module__.startswith("dask.")
+
+
+def is_lazy(variables: Iterable[xr.Variable]) -> bool:
+    """Whether any of the variables is dask-backed."""
+    return any(is_dask(v.data) for v in variables)
+
+
+def chunk_sizes(ds: xr.Dataset, dim: Hashable) -> tuple[int, ...] | None:
+    """The chunk lengths of ``ds`` along ``dim`` (None for numpy-backed data).
+
+    When variables are chunked differently, the first data variable with ``dim``
+    decides.
+    """
+    try:
+        chunks = ds.chunksizes.get(dim)
+    except ValueError:  # inconsistent chunks between variables
+        chunks = next((v.chunksizes[dim] for v in ds.data_vars.values() if dim in v.dims), None)
+    return tuple(int(c) for c in chunks) if chunks else None
+
+
+def coordinate_values(ds: xr.Dataset, dims: Iterable[Hashable]) -> dict:
+    """Each dim's 1-D index coordinate values, or None for dims without one."""
+    return {
+        d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
+        for d in dims
+    }

@@ -1,0 +1,133 @@
+"""One way to read a source slab by slab, shared by batches and dask blocks.
+
+A *slab* (:func:`~xbatcher_tab._index.slab_plan`) is the samples whose windows start in
+one source chunk of the outermost sample dim, with the cells they read (the chunk plus
+the window's halo). :class:`SlabSource` plans the slabs of some data under a layout and
+turns a slab into a :class:`~xbatcher_tab._table.Table` whose ids are global, so any
+consumer gets rows with the ids of the whole table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._data import as_dataset, chunk_sizes, is_lazy
+from ._index import Slab, slab_plan
+from ._layout import Layout, check_layout, select_needed
+from ._table import Table, Tabular
+
+__all__ = ["SlabSource", "load_table", "needed_data", "slab_rows"]
+
+
+def needed_data(layout: Layout, data: object) -> xr.Dataset:
+    """``data`` as a Dataset of the variables the layout reads, checked against the
+    layout from its metadata alone (before anything is read)."""
+    ds = as_dataset(data)
+    check_layout(layout, ds)
+    return select_needed(layout, ds)
+
+
+def load_table(layout: Layout, data: object) -> Table:
+    """The whole data as one Table (dask-backed data computed, only what is needed)."""
+    return Table(layout, needed_data(layout, data).compute())
+
+
+def slab_rows(layout: Layout, part: xr.Dataset, start: int) -> Tabular:
+    """Every row a slab keeps (``part``: the slab's cells, numpy-backed; ``start``: its
+    first cell along the outermost dim), with global ids. A dask task runs this."""
+    table = Table(layout, part, start=start)
+    return table.rows(table.valid_ids())
+
+
+class SlabSource:
+    """The data of a layout, planned in slabs and read one slab at a time.
+
+    Parameters
+    ----------
+    layout : Layout
+    data : Dataset or DataArray
+        Checked against the layout (metadata only) and reduced to the variables it
+        needs.
+    load : bool
+        Load dask-backed data whole, as one slab.
+    block_bytes : int, optional
+        Cut numpy-backed data into dask chunks of about this many bytes of X along the
+        outermost dim (for dask blocks); without it numpy-backed data is one slab.
+    keep : int
+        Slabs kept loaded (the most recently read).
+    """
+
+    def __init__(
+        self,
+        layout: Layout,
+        data: xr.Dataset | xr.DataArray,
+        *,
+        load: bool = False,
+        block_bytes: int | None = None,
+        keep: int = 2,
+    ) -> None:
+        ds = needed_data(layout, data)
+        self.layout = layout
+        self.grid = layout.grid(ds.sizes)
+        d0 = self.grid.dims[0]
+        if load and is_lazy(ds.variables.values()):
+            ds = ds.compute()
+        if block_bytes is not None and not is_lazy(ds.variables.values()):
+            row_bytes = max(1, layout.n_features * layout.dtype.itemsize)
+            positions = max(1, math.ceil(block_bytes // row_bytes / max(self.grid.inner, 1)))
+            ds = ds.chunk({d0: positions * layout.window.stride(d0)})
+        self.ds = ds
+        self.lazy = is_lazy(ds.variables.values())
+        self.slabs: list[Slab] = slab_plan(self.grid, chunk_sizes(ds, d0) if self.lazy else None)
+        self._first_ids = np.array([s.first_id for s in self.slabs], dtype=np.int64)
+        self.keep = keep
+        self._cache: dict[int, Table] = {}
+
+    def part(self, k: int) -> xr.Dataset:
+        """The cells of slab ``k`` (lazy for dask-backed data)."""
+        return self.ds.isel({self.grid.dims[0]: self.slabs[k].cells})
+
+    def table(self, k: int) -> Table:
+        """The Table of slab ``k``, read now unless it is among the last ``keep``."""
+        if k not in self._cache:
+            if len(self._cache) >= self.keep:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[k] = Table(
+                self.layout, self.part(k).compute(), start=self.slabs[k].cells.start
+            )
+        return self._cache[k]
+
+    def ids(self, k: int) -> np.ndarray:
+        """Global ids of the samples slab ``k`` keeps (reads it only under dropna)."""
+        slab = self.slabs[k]
+        if not self.layout.dropna:
+            return np.arange(slab.first_id, slab.first_id + slab.n_samples, dtype=np.int64)
+        return self.table(k).valid_ids()
+
+    def rows(self, ids: np.ndarray) -> Tabular:
+        """Rows of global ``ids`` in that order (their slabs read as needed)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        slab_of = np.searchsorted(self._first_ids, ids, side="right") - 1
+        slabs = np.unique(slab_of)
+        if len(slabs) == 1:
+            return self.table(int(slabs[0])).rows(ids)
+        # rows of each slab, scattered back to the places of their ids
+        X = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
+        y = None
+        frames, places = [], []
+        for k in slabs:
+            at = np.flatnonzero(slab_of == k)
+            part = self.table(int(k)).rows(ids[at])
+            X[at] = part.X
+            if part.y is not None:
+                if y is None:
+                    y = np.empty(ids.size, dtype=part.y.dtype)
+                y[at] = part.y
+            frames.append(part.coords)
+            places.append(at)
+        order = np.argsort(np.concatenate(places), kind="stable")
+        return Tabular(X, y, pd.concat(frames).iloc[order])
