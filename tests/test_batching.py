@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,22 +10,9 @@ from hypothesis import strategies as st
 
 import xbatcher_tab as xt
 
-from .test_tabularizer import make_tab, tab_case
-
-
-def fitted(case):
-    ds, kw = case
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        tab = make_tab(kw).fit(ds)
-    return ds, tab
-
-
-def concat(batches):
-    X = np.concatenate([b.X for b in batches]) if batches else None
-    y = None if not batches or batches[0].y is None else np.concatenate([b.y for b in batches])
-    coords = pd.concat([b.coords for b in batches]) if batches else None
-    return X, y, coords
+from .strategies import tab_case
+from .support import concat_batches as concat
+from .support import count_dask_computes, fitted, with_backend
 
 
 @given(tab_case(), st.sampled_from(["1", "2", "50", "n", "n+42"]), st.booleans())
@@ -72,9 +57,8 @@ def test_shuffled_epoch_loses_and_repeats_nothing(case, batch_size, chunked, see
     assert list(concat(again)[2].index) == list(cb.index)  # the same seed, the same epoch
 
 
-@pytest.mark.parametrize("chunks", [None, {"time": 7}])
-def test_shuffle_actually_mixes_and_seeds_differ(chunks):
-    ds = xt.datasets.tasmax(time=40, lat=6, lon=8, chunks=chunks)
+def test_shuffle_actually_mixes_and_seeds_differ(backend):
+    ds = with_backend(xt.datasets.tasmax(time=40, lat=6, lon=8), backend, {"time": 7})
     tab = xt.WindowTabularizer(
         input_dims={"time": 3},
         input_overlap={"time": 2},
@@ -83,7 +67,10 @@ def test_shuffle_actually_mixes_and_seeds_differ(chunks):
     orders = [
         list(
             pd.concat(
-                [b.coords for b in tab.iter_batches(ds, batch_size=64, shuffle=True, random_state=s)]
+                [
+                    b.coords
+                    for b in tab.iter_batches(ds, batch_size=64, shuffle=True, random_state=s)
+                ]
             ).index
         )
         for s in (0, 1)
@@ -96,9 +83,8 @@ def test_shuffle_actually_mixes_and_seeds_differ(chunks):
 
 
 @pytest.mark.parametrize("shuffle", [False, True, "full"])
-@pytest.mark.parametrize("chunks", [None, {"time": 5}])
-def test_start_resumes_the_same_epoch(shuffle, chunks):
-    ds = xt.datasets.tasmax(time=20, lat=5, lon=6, chunks=chunks)
+def test_start_resumes_the_same_epoch(shuffle, backend):
+    ds = with_backend(xt.datasets.tasmax(time=20, lat=5, lon=6), backend, {"time": 5})
     tab = xt.WindowTabularizer(
         input_dims={"time": 4, "lat": 3},
         input_overlap={"time": 3, "lat": 2},
@@ -148,16 +134,8 @@ def test_bad_arguments(kwargs, pattern):
 
 def test_batches_are_read_lazily_slab_by_slab():
     """Fitting and starting an epoch compute nothing; the first batch reads one slab."""
-    import dask
-
-    computes = []
-
-    def counting_get(dsk, keys, **kwargs):
-        computes.append(keys)
-        return dask.get(dsk, keys, **kwargs)
-
     ds = xt.datasets.tasmax(time=40, lat=6, lon=8, chunks={"time": 8})
-    with dask.config.set(scheduler=counting_get):
+    with count_dask_computes() as computes:
         tab = xt.WindowTabularizer(
             input_dims={"time": 4}, target=xt.Target("tasmax", lead={"time": 1})
         ).fit(ds)
@@ -170,3 +148,42 @@ def test_batches_are_read_lazily_slab_by_slab():
     n = 9 * 6 * 8  # windows start every 4 days; the last label must fit
     assert sum(len(b.y) for b in [first, *rest]) == n
     assert len(computes) == 5  # each of the 5 chunks read once
+
+
+def test_one_row_type_for_tables_and_batches():
+    ds = xt.datasets.tasmax(time=8, lat=3, lon=4)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3}, target=xt.Target("tasmax", lead={"time": 1})
+    ).fit(ds)
+    whole = tab.tabularize(ds)
+    batch = next(iter(tab.iter_batches(ds, batch_size=5)))
+    for rows in (whole, batch):
+        assert isinstance(rows, xt.Tabular) and isinstance(rows, tuple)
+        assert len(rows) == 3
+        X, y, coords = rows
+        assert X is rows.X is rows[0] and y is rows.y is rows[1]
+        assert coords is rows.coords is rows[-1]
+        assert rows._fields == ("X", "y", "coords")
+    np.testing.assert_array_equal(batch.X, whole.X[:5])
+
+
+@given(
+    st.lists(st.integers(0, 9), max_size=8),
+    st.integers(1, 12),
+    st.booleans(),
+    st.integers(0, 30),
+)
+def test_rebatch_regroups_in_order(sizes, size, drop_last, skip):
+    from xbatcher_tab.batching import rebatch
+
+    bounds = np.cumsum([0, *sizes])
+    pieces = [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    batches = list(rebatch(iter(pieces), size, drop_last=drop_last, skip=skip))
+    expected = np.arange(min(skip, bounds[-1]), bounds[-1])
+    full = len(expected) // size * size
+    if drop_last:
+        expected = expected[:full]
+    assert all(len(b) == size for b in batches[: full // size])
+    assert len(batches) == (len(expected) + size - 1) // size
+    got = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
+    np.testing.assert_array_equal(got, expected)

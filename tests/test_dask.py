@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import dask
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,11 +12,9 @@ from hypothesis import strategies as st
 
 import xbatcher_tab as xt
 
-from .test_tabularizer import make_tab, tab_case
-
-
-def computed_coords(coords):
-    return coords.compute() if hasattr(coords, "compute") else coords
+from .strategies import tab_case
+from .support import computed as computed_coords
+from .support import make_tab, raise_if_dask_computes
 
 
 @given(tab_case(), st.data())
@@ -48,10 +45,6 @@ def _split(n, data):
     return sizes
 
 
-def raising_scheduler(*args, **kwargs):
-    raise AssertionError("the graph was computed while being built")
-
-
 def test_building_the_graph_computes_nothing():
     ds = xt.datasets.tasmax(time=30, lat=10, lon=12, chunks={"time": (7, 11, 12)})
     for dropna in (False, True):
@@ -61,7 +54,7 @@ def test_building_the_graph_computes_nothing():
             target=xt.Target("tasmax", lead={"time": 1}),
             dropna=dropna,
         )
-        with dask.config.set(scheduler=raising_scheduler):
+        with raise_if_dask_computes():
             tab.fit(ds)
             X, y, coords = tab.to_dask(ds)
         assert X.numblocks == (3, 1)

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .test_notebook import EXAMPLES, load_example
+from .support import EXAMPLES, load_example
 
 
 def test_tabularize_ridge_beats_persistence():

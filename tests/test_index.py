@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xbatcher_tab._gather import layout, window_view
-from xbatcher_tab._index import window_count, window_starts, xbatcher_plans
+from xbatcher_tab._index import (
+    sample_grid,
+    slab_plan,
+    window_count,
+    window_starts,
+    xbatcher_plans,
+)
 from xbatcher_tab._spec import WindowSpec
 
 
@@ -82,3 +88,58 @@ def test_spec_counts():
     spec = WindowSpec(("lat", "lon", "time"), (9, 9, 10), (8, 8, 9))
     assert spec.strides == (1, 1, 1)
     assert spec.counts({"lat": 18, "lon": 18, "time": 30}) == (10, 10, 21)
+
+
+@given(
+    st.integers(1, 30),  # length of the outermost dim
+    st.integers(1, 6),  # window size along it (1: a sample dim)
+    st.integers(0, 5),  # overlap
+    st.integers(0, 3),  # lead
+    st.integers(0, 4),  # inner samples per position
+    st.data(),
+)
+def test_slab_plan_brute_force(length, size, overlap, lead, inner, data):
+    size = min(size, length)
+    overlap = min(overlap, size - 1)
+    spec = WindowSpec(("t",), (size,), (overlap,), leads=(("t", lead),) if lead else ())
+    grid = sample_grid(spec, {"t": length, "x": inner})
+    chunks = []
+    rest = length
+    while rest:
+        chunks.append(data.draw(st.integers(1, rest)))
+        rest -= chunks[-1]
+    chunking = data.draw(st.sampled_from([None, tuple(chunks)]))
+    slabs = slab_plan(grid, chunking)
+
+    stride = size - overlap
+    # brute force: every window whose cells and label lie inside the data, by start
+    starts = [s for s in range(0, length, stride) if s + size + lead <= length]
+    edges = np.cumsum((0, *(chunking or (length,))))
+    chunk_of = {s: int(np.searchsorted(edges, s, side="right")) - 1 for s in starts}
+    assert grid.counts[0] == len(starts)
+    # every position in exactly one slab, in order; ids follow positions
+    assert [p for slab in slabs for p in slab.positions] == list(range(len(starts)))
+    for slab in slabs:
+        assert len(slab.positions) > 0
+        assert slab.first_id == slab.positions.start * inner
+        assert slab.n_samples == len(slab.positions) * inner
+        window_starts_ = [starts[p] for p in slab.positions]
+        # one chunk per slab: the chunk every window of the slab starts in
+        assert len({chunk_of[s] for s in window_starts_}) == 1
+        # the slab's cells are exactly what its samples read: windows and labels
+        assert slab.cells.start == window_starts_[0]
+        assert slab.cells.stop == window_starts_[-1] + size + lead <= length
+    if chunking is None:
+        assert len(slabs) == (1 if starts else 0)
+    else:  # a chunk in which some window starts gives a slab
+        assert len(slabs) == len(set(chunk_of.values()))
+
+
+def test_window_spec_arithmetic():
+    spec = WindowSpec(("lat", "time"), (3, 4), (1, 3), leads=(("time", 2), ("z", 1)))
+    assert [spec.size(d) for d in ("lat", "time", "z", "x")] == [3, 4, 1, 1]
+    assert [spec.stride(d) for d in ("lat", "time", "z", "x")] == [2, 1, 1, 1]
+    assert [spec.anchor(d) for d in ("lat", "time", "z", "x")] == [1, 5, 1, 0]
+    assert [spec.span(d) for d in ("lat", "time", "z", "x")] == [(-1, 1), (-5, 0), (-1, 0), (0, 0)]
+    assert spec.count("time", 10) == 5  # starts 0..4: the label (start + 5) must fit
+    assert spec.count("z", 3) == 2

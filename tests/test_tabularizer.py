@@ -19,66 +19,8 @@ from sklearn.pipeline import Pipeline
 import xbatcher_tab as xt
 from xbatcher_tab.testing import reference_table
 
-from .strategies import DIM_NAMES
-
-
-@st.composite
-def tab_case(draw):
-    """Random data (1-4 dims, several variables, a static one, NaN) and arguments."""
-    ndim = draw(st.integers(1, 4))
-    dims = draw(st.permutations(DIM_NAMES))[:ndim]
-    sizes = {d: draw(st.integers(1, 6)) for d in dims}
-    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    data_vars = {}
-    for name in ["a", "b"][: draw(st.integers(1, 2))]:
-        vdims = tuple(draw(st.permutations(dims)))
-        values = rng.standard_normal([sizes[d] for d in vdims])
-        if draw(st.booleans()):
-            values[rng.random(values.shape) < 0.1] = np.nan
-        data_vars[name] = (vdims, values)
-    if draw(st.booleans()):  # a static field over a subset of dims
-        sub = tuple(d for d in dims if draw(st.booleans()))
-        data_vars["static"] = (sub, rng.standard_normal([sizes[d] for d in sub]))
-    coords = {}
-    for d in dims:
-        if draw(st.booleans()):
-            coords[d] = (d, np.sort(rng.uniform(0, 100, sizes[d])))
-    ds = xr.Dataset(data_vars, coords=coords)
-    if draw(st.booleans()):
-        ds = ds.chunk({d: draw(st.integers(1, 6)) for d in dims})
-
-    n_in = draw(st.integers(1, ndim))
-    inputs = draw(st.permutations(dims))[:n_in]
-    input_dims = {d: draw(st.integers(1, sizes[d])) for d in inputs}
-    overlap = {d: draw(st.integers(0, n - 1)) for d, n in input_dims.items() if n > 1}
-    lead = {}
-    if draw(st.booleans()):
-        d = draw(st.sampled_from(dims))
-        room = sizes[d] - input_dims.get(d, 1)
-        if room >= 1:
-            lead[d] = draw(st.integers(1, room))
-    names = list(ds.data_vars)
-    variables = draw(st.one_of(st.none(), st.permutations(names).map(lambda p: p[:2])))
-    target = draw(st.sampled_from(names)) if (lead or draw(st.booleans())) else None
-    return ds, dict(
-        input_dims=input_dims,
-        input_overlap=overlap,
-        variables=variables,
-        target=target,
-        lead=lead,
-        dropna=draw(st.booleans()),
-    )
-
-
-def make_tab(kw):
-    target = xt.Target(kw["target"], lead=kw["lead"] or None) if kw["target"] else None
-    return xt.WindowTabularizer(
-        input_dims=kw["input_dims"],
-        input_overlap=kw["input_overlap"],
-        variables=kw["variables"],
-        target=target,
-        dropna=kw["dropna"],
-    )
+from .strategies import tab_case
+from .support import make_tab
 
 
 @given(tab_case())

@@ -11,6 +11,8 @@ from sklearn.preprocessing import StandardScaler
 
 import xbatcher_tab as xt
 
+from .support import with_backend
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -24,8 +26,7 @@ def data():
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 50, "n", "n+42"])
-@pytest.mark.parametrize("chunked", [False, True])
-def test_partial_fit_standard_scaler_equals_fit(data, batch_size, chunked):
+def test_partial_fit_standard_scaler_equals_fit(data, batch_size, backend):
     ds, tab = data
     X = tab.transform(ds)
     n = len(X)
@@ -33,7 +34,7 @@ def test_partial_fit_standard_scaler_equals_fit(data, batch_size, chunked):
     if size == 1:  # one sample per batch: keep it quick on a smaller grid
         ds = ds.isel(time=slice(0, 5), lat=slice(0, 6), lon=slice(0, 6))
         X = tab.transform(ds)
-    source = ds.chunk({"time": 3}) if chunked else ds
+    source = with_backend(ds, backend, {"time": 3})
     streamed = xt.partial_fit(StandardScaler(), tab, source, batch_size=size, random_state=0)
     whole = StandardScaler().fit(X)
     np.testing.assert_allclose(streamed.mean_, whole.mean_, rtol=1e-6)
@@ -93,7 +94,8 @@ def test_quantile_dmatrix_from_iterator_trains_the_in_memory_model(data, shuffle
     ds, tab = data
     X, y, coords = tab.tabularize(ds)
     if shuffle:  # the in-memory table in the iterator's (seeded) order
-        order = [b.coords.index for b in tab.iter_batches(ds, batch_size=700, shuffle=True, random_state=3)]
+        batches = tab.iter_batches(ds, batch_size=700, shuffle=True, random_state=3)
+        order = [b.coords.index for b in batches]
         at = coords.index.get_indexer(np.concatenate(order))
         X, y = X[at], y[at]
     names = list(tab.get_feature_names_out())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from sklearn.preprocessing import StandardScaler
 
 import xbatcher_tab as xt
+from xbatcher_tab.model_selection import WindowBlockSplit
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +142,116 @@ def test_duplicate_batch_dims_warn_without_concat(ds):
 def test_repr_names_the_arguments(ds):
     text = repr(xt.BatchGenerator(ds, input_dims={"time": 3}, input_overlap={"time": 1}))
     assert "input_dims={'time': 3}" in text and "n_batches=4" in text
+
+
+# -- the argument checker's matrix: every integer option x every kind of bad value ----------
+
+
+def _tab(ds, **kwargs):
+    args = {"input_dims": {"time": 2}, "target": xt.Target("tasmax", lead={"time": 1})}
+    return xt.WindowTabularizer(**{**args, **kwargs}).fit(ds)
+
+
+def _iter(ds, name, value):
+    return _tab(ds).iter_batches(ds, **{name: value})
+
+
+INTEGER_OPTIONS = {
+    # name in messages: (call with a value, a valid value)
+    "batch_size": (lambda ds, v: _iter(ds, "batch_size", v), 3),
+    "start": (lambda ds, v: _iter(ds, "start", v), 1),
+    "shuffle_buffer": (lambda ds, v: _iter(ds, "shuffle_buffer", v), 2),
+    "epochs": (
+        lambda ds, v: xt.partial_fit(StandardScaler(), _tab(ds), ds, epochs=v, batch_size=64),
+        1,
+    ),
+    "n_splits": (lambda ds, v: WindowBlockSplit(_tab(ds), n_splits=v), 2),
+    "input_dims['time']": (lambda ds, v: xt.WindowTabularizer(input_dims={"time": v}).fit(ds), 2),
+    "input_overlap['time']": (
+        lambda ds, v: xt.WindowTabularizer(input_dims={"time": 3}, input_overlap={"time": v}).fit(
+            ds
+        ),
+        1,
+    ),
+    "batch_dims['time']": (
+        lambda ds, v: xt.BatchGenerator(ds, input_dims={"lat": 2}, batch_dims={"time": v}),
+        2,
+    ),
+    "Target lead['time']": (
+        lambda ds, v: xt.WindowTabularizer(
+            input_dims={"time": 2}, target=xt.Target("tasmax", lead={"time": v})
+        ).fit(ds),
+        1,
+    ),
+    "batch index": (lambda ds, v: xt.BatchGenerator(ds, input_dims={"time": 2})[v], 1),
+    "time": (lambda ds, v: xt.datasets.tasmax(time=v, lat=2, lon=2), 3),
+}
+BAD_VALUES = {
+    "float": (2.5, TypeError, r"got 2\.5 \(float\)"),
+    "bool": (True, TypeError, r"got True \(bool\)"),
+    "str": ("3", TypeError, r"got '3' \(str\)"),
+    "negative": (-7, ValueError, r"-7"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_VALUES))
+@pytest.mark.parametrize("name", list(INTEGER_OPTIONS))
+def test_integer_options_reject_bad_values(ds, name, kind):
+    call, _ = INTEGER_OPTIONS[name]
+    value, exc, pattern = BAD_VALUES[kind]
+    if name == "batch index" and kind == "negative":
+        exc = IndexError  # negative indices count from the end, as in Python
+    with pytest.raises(exc, match=re.escape(name) + r".*" + pattern):
+        call(ds, value)
+
+
+@pytest.mark.parametrize("name", list(INTEGER_OPTIONS))
+def test_integer_options_accept_numpy_integers(ds, name):
+    call, valid = INTEGER_OPTIONS[name]
+    for cast in (np.int64, np.int32, np.uint8):
+        call(ds, cast(valid))  # no error
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "pattern"),
+    [
+        ({"drop_last": 1}, TypeError, r"drop_last must be True or False, got 1 \(int\)"),
+        ({"shuffle": "yes"}, ValueError, r"shuffle must be True, False or 'full', got 'yes'"),
+        ({"random_state": -1}, ValueError, r"random_state must be None, an integer >= 0"),
+        ({"random_state": 0.5}, TypeError, r"random_state must be None, an integer >= 0"),
+        ({"bach_size": 3}, TypeError, r"unknown option 'bach_size'; the batch options are"),
+    ],
+)
+def test_other_batch_options(ds, kwargs, exc, pattern):
+    tab = _tab(ds)
+    with pytest.raises(exc, match=pattern):
+        tab.iter_batches(ds, **kwargs)
+    with pytest.raises(exc, match=pattern):
+        xt.WindowDataIter(tab, ds, **kwargs)
+    if "bach_size" in kwargs:  # partial_fit passes other keywords to the estimator
+        pattern = "unexpected keyword argument 'bach_size'"
+    with pytest.raises(exc, match=pattern):
+        xt.partial_fit(StandardScaler(), tab, ds, **kwargs)
+
+
+def test_batch_options_are_the_same_everywhere(ds):
+    """iter_batches, partial_fit and WindowDataIter take the same options."""
+    tab = _tab(ds)
+    options = {
+        "batch_size": np.int64(7),
+        "shuffle": np.bool_(True),
+        "random_state": 3,
+        "drop_last": True,
+        "start": 1,
+        "shuffle_buffer": np.int64(2),
+    }
+    batches = list(tab.iter_batches(ds, **options))
+    assert [len(b.y) for b in batches] == [7] * (tab.count_samples(ds) // 7 - 1)
+    seen = []
+    it = xt.WindowDataIter(tab, ds, **options)
+    while it.next(lambda **kw: seen.append(kw["label"])):
+        pass
+    for a, b in zip(seen, batches, strict=True):
+        np.testing.assert_array_equal(a, b.y)
+    scaler = xt.partial_fit(StandardScaler(), tab, ds, **options)
+    assert scaler.n_samples_seen_ == sum(len(b.y) for b in batches)

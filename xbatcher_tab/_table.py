@@ -28,15 +28,9 @@ __all__ = ["Table", "Tabular", "anchor_frame"]
 class Tabular(NamedTuple):
     """Rows of a window table: what ``tabularize`` returns and every batch iterator
     yields. Unpack it (``X, y, coords = ...``), index it (``rows[0]``) or use the
-    attributes.
-
-    Attributes
-    ----------
-    X : ndarray, shape (n_samples, n_features)
-    y : ndarray, shape (n_samples,), or None without a target
-    coords : DataFrame
-        One row per sample: the anchor's coordinate label along every dim, indexed by
-        the sample's id (``sample``) in the full enumeration.
+    attributes: ``X`` (``(n_samples, n_features)``), ``y`` (``(n_samples,)``, None
+    without a target) and ``coords`` (one row per sample: the anchor's coordinate label
+    along every dim, indexed by the sample's id ``sample`` in the full enumeration).
     """
 
     X: np.ndarray
@@ -168,9 +162,10 @@ class Table:
             self._copy_block(int(local[row]) // block, out[row : row + block])
         for lo, hi in ((0, first), (last, ids.size)):
             if hi > lo:
-                part = self._positions(ids[lo:hi]) if pos is None else {
-                    d: p[lo:hi] for d, p in pos.items()
-                }
+                if pos is None:
+                    part = self._positions(ids[lo:hi])
+                else:
+                    part = {d: p[lo:hi] for d, p in pos.items()}
                 self._copy_rows(part, out[lo:hi])
         return out
 

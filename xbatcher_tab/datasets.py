@@ -14,6 +14,8 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from ._spec import check_int
+
 __all__ = ["tasmax"]
 
 _TASMAX_ATTRS = {"units": "K", "long_name": "Daily Maximum Near-Surface Air Temperature"}
@@ -67,9 +69,7 @@ def tasmax(
     >>> str(ds.tasmax.dtype), bool(ds.identical(tasmax(time=5, lat=4, lon=6)))
     ('float32', True)
     """
-    for name, value in {"time": time, "lat": lat, "lon": lon}.items():
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    time, lat, lon = (check_int(n, v, 1) for n, v in {"time": time, "lat": lat, "lon": lon}.items())
     if not 0.0 <= nan_fraction < 1.0:
         raise ValueError(f"nan_fraction must be in [0, 1), got {nan_fraction!r}")
     rng = np.random.default_rng(seed)

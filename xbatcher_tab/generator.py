@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import xarray as xr
 from ._assemble import Entry, assemble
 from ._data import is_lazy
 from ._gather import window_view
-from ._index import BatchPlan, xbatcher_plans
+from ._index import Axis, BatchPlan, xbatcher_plans
 from ._spec import check_dims_mapping, check_int, make_window_spec
 
 __all__ = ["BatchGenerator"]
@@ -193,88 +194,110 @@ class BatchGenerator:
         in one copy, without building an xarray object per window."""
         selector = plan.selector()
         slab = self._load(ds.isel(selector))
-        windows = {ax.dim: (ax, r) for ax, r in zip(plan.axes, plan.windows, strict=True)}
-        inputs = list(self.input_dims)
-        pos = {d: ("__pos__", d) for d in inputs}
-        renamed = {d: f"{d}{_SUFFIX}" for d in inputs}
-        vsizes: dict[Hashable, int] = dict(slab.sizes)
-        for d in inputs:
-            vsizes[pos[d]] = len(windows[d][1])
-            vsizes[renamed[d]] = windows[d][0].size
-        groups: dict[Hashable, tuple] = {_INPUT_BATCH: tuple(pos[d] for d in inputs)}
-
-        def windowed(var: xr.Variable):
-            axes = [var.dims.index(d) for d in inputs if d in var.dims]
-            win_dims = [d for d in inputs if d in var.dims]
-            win = (
-                axes,
-                [windows[d][0].size for d in win_dims],
-                [windows[d][0].stride for d in win_dims],
-            )
-            vdims = tuple(pos[d] if d in pos else d for d in var.dims) + tuple(
-                renamed[d] for d in win_dims
-            )
-            return win, vdims
-
-        def rename(dims) -> tuple:
-            return tuple(renamed.get(d, d) for d in dims)
-
-        entries: list[Entry] = []
-        for name, var in slab.data_vars.items():
-            win, vdims = windowed(var)
-            entries.append(
-                Entry(
-                    name,
-                    (_INPUT_BATCH, *rename(var.dims)),
-                    vdims,
-                    var.data,
-                    var.attrs,
-                    win if win[0] else None,
-                )
-            )
-        # Coordinates: those on input dims move to the end, in input_dims order.
-        names = [n for n in slab.coords if not (n in renamed and slab[n].dims == (n,))]
-        names += [d for d in inputs if d in slab.coords and slab[d].dims == (d,)]
-        for name in names:
-            var = slab.variables[name]
-            if not any(d in renamed for d in var.dims):
-                entries.append(_plain_entry(name, var, True, slab.xindexes.get(name)))
-                continue
-            values = np.asarray(var.values)
-            win, vdims = windowed(var)
-            view = window_view(values, *win)
-            pos_axes = [i for i, v in enumerate(vdims) if v in groups[_INPUT_BATCH]]
-            if _all_windows_equal(view, pos_axes):
-                first = view[tuple(0 if i in pos_axes else slice(None) for i in range(view.ndim))]
-                kept = tuple(v for v in vdims if v not in groups[_INPUT_BATCH])
-                entries.append(Entry(name, rename(var.dims), kept, first, var.attrs, is_coord=True))
-            else:
-                entries.append(
-                    Entry(
-                        name,
-                        (_INPUT_BATCH, *rename(var.dims)),
-                        vdims,
-                        values,
-                        var.attrs,
-                        win,
-                        is_coord=True,
-                    )
-                )
-        order: list[Hashable] = []
+        labels = _ConcatLabels.of(plan, list(self.input_dims), slab.sizes)
+        entries = [labels.data_entry(name, var) for name, var in slab.data_vars.items()]
+        entries += [labels.coord_entry(slab, name) for name in labels.coord_order(slab)]
+        order: list[Hashable] = []  # the batch's dims, first seen first
         for e in entries:
             order += [d for d in e.dims if d not in order]
-        for d in order:
-            groups.setdefault(d, (d,))
+        groups = {d: (d,) for d in order} | {_INPUT_BATCH: labels.input_batch}
         return assemble(
             entries,
             order,
-            [renamed[d] for d in inputs],
+            [labels.renamed[d] for d in labels.inputs],
             groups,
-            vsizes,
+            labels.sizes,
             slab.attrs,
             cache=self._coord_cache,
             bounds=_bounds(selector),
         )
+
+
+@dataclass(frozen=True)
+class _ConcatLabels:
+    """The labels of a concatenated batch, before ``input_batch`` is materialised.
+
+    Per input dim ``d`` a batch has two virtual labels: ``("__pos__", d)``, the
+    positions of its windows along ``d`` (``len(windows[d])`` of them), and
+    ``"{d}_input"``, the cells of one window (its size). ``input_batch`` merges the
+    position labels of every input dim in C order; ``sizes`` gives every label's length
+    (the slab's dims included).
+    """
+
+    inputs: list[Hashable]
+    windows: dict[Hashable, tuple[Axis, range]]
+    position: dict[Hashable, tuple]
+    renamed: dict[Hashable, str]
+    sizes: dict[Hashable, int]
+
+    @classmethod
+    def of(
+        cls, plan: BatchPlan, inputs: list[Hashable], slab_sizes: Mapping[Hashable, int]
+    ) -> _ConcatLabels:
+        windows = {ax.dim: (ax, r) for ax, r in zip(plan.axes, plan.windows, strict=True)}
+        position = {d: ("__pos__", d) for d in inputs}
+        renamed = {d: f"{d}{_SUFFIX}" for d in inputs}
+        sizes: dict[Hashable, int] = dict(slab_sizes)
+        for d in inputs:
+            sizes[position[d]] = len(windows[d][1])
+            sizes[renamed[d]] = windows[d][0].size
+        return cls(inputs, windows, position, renamed, sizes)
+
+    @property
+    def input_batch(self) -> tuple:
+        return tuple(self.position[d] for d in self.inputs)
+
+    def rename(self, dims) -> tuple:
+        """Batch dims of a variable's dims: input dims become ``{dim}_input``."""
+        return tuple(self.renamed.get(d, d) for d in dims)
+
+    def windowed(self, var: xr.Variable) -> tuple[tuple, tuple]:
+        """How to view the windows of ``var``, and the labels of that view.
+
+        Returns ``(axes, sizes, strides)`` for :func:`window_view` and the view's
+        labels: ``var``'s dims with each input dim as its window positions, then the
+        window cells of each input dim ``var`` has (``{dim}_input``).
+        """
+        win_dims = [d for d in self.inputs if d in var.dims]
+        win = (
+            [var.dims.index(d) for d in win_dims],
+            [self.windows[d][0].size for d in win_dims],
+            [self.windows[d][0].stride for d in win_dims],
+        )
+        vdims = tuple(self.position.get(d, d) for d in var.dims)
+        return win, vdims + tuple(self.renamed[d] for d in win_dims)
+
+    def data_entry(self, name: Hashable, var: xr.Variable) -> Entry:
+        """A data variable: its windows along ``input_batch`` (itself if not windowed)."""
+        win, vdims = self.windowed(var)
+        dims = (_INPUT_BATCH, *self.rename(var.dims))
+        return Entry(name, dims, vdims, var.data, var.attrs, win if win[0] else None)
+
+    def coord_order(self, slab: xr.Dataset) -> list[Hashable]:
+        """Coordinates in xbatcher's order: index coordinates of input dims last, in
+        input_dims order."""
+        def is_input_index(n):
+            return n in self.renamed and slab[n].dims == (n,)
+
+        names = [n for n in slab.coords if not is_input_index(n)]
+        return names + [d for d in self.inputs if d in slab.coords and is_input_index(d)]
+
+    def coord_entry(self, slab: xr.Dataset, name: Hashable) -> Entry:
+        """A coordinate: as it is when it has no input dim; the same for every window
+        (then kept once, as ``concat`` does); else windowed like a data variable."""
+        var = slab.variables[name]
+        if not any(d in self.renamed for d in var.dims):
+            return _plain_entry(name, var, True, slab.xindexes.get(name))
+        values = np.asarray(var.values)
+        win, vdims = self.windowed(var)
+        view = window_view(values, *win)
+        pos_axes = [i for i, v in enumerate(vdims) if v in self.input_batch]
+        if _all_windows_equal(view, pos_axes):
+            first = view[tuple(0 if i in pos_axes else slice(None) for i in range(view.ndim))]
+            kept = tuple(v for v in vdims if v not in self.input_batch)
+            return Entry(name, self.rename(var.dims), kept, first, var.attrs, is_coord=True)
+        dims = (_INPUT_BATCH, *self.rename(var.dims))
+        return Entry(name, dims, vdims, values, var.attrs, win, is_coord=True)
 
 
 def _bounds(selector: Mapping[Hashable, slice]) -> dict[Hashable, tuple[int, int]]:

@@ -211,7 +211,9 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         overlap across batch edges and every sample comes exactly once per epoch.
         Without shuffle the batches concatenate to :meth:`tabularize`. A batch is
         gathered only when asked for: memory holds the source slabs in flight and the
-        batches, never the table. The options are checked when called.
+        batches, never the table. The options are checked when called; they are
+        keyword only, the same for :func:`xbatcher_tab.partial_fit` and
+        :class:`xbatcher_tab.WindowDataIter`.
 
         Parameters
         ----------
@@ -219,9 +221,6 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
             numpy-backed (one in-memory source) or dask-backed (read in slabs: the
             source chunks along the outermost dim, plus the window's halo).
         {batch_options}
-
-        The batch options are keyword only, the same for :func:`xbatcher_tab.partial_fit`
-        and :class:`xbatcher_tab.WindowDataIter`.
 
         Examples
         --------

@@ -63,6 +63,8 @@ class WindowDataIter(xgboost.DataIter):
         cache_prefix: str | None = None,
         **options: Any,
     ) -> None:
+        # xgboost's DataIter.__del__ needs its own state even when a check below fails
+        super().__init__(cache_prefix=cache_prefix)
         opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144)
         if not hasattr(tab, "layout_"):
             tab.fit(data)
@@ -78,7 +80,6 @@ class WindowDataIter(xgboost.DataIter):
         self.options = opts
         self.feature_names = [str(n) for n in tab.get_feature_names_out()]
         self._batches = None
-        super().__init__(cache_prefix=cache_prefix)
 
     def next(self, input_data) -> bool:
         if self._batches is None:
