@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 # issue 9). Local runs use fewer, for a quick loop.
 settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

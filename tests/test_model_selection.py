@@ -38,13 +38,25 @@ def test_no_training_window_touches_a_test_window(size, overlap, lead, n_splits,
         steps = [set(range(a - lead - width + 1, a - lead + 1)) | {a} for a in anchors]
     else:
         steps = [set(range(a - width // 2, a - width // 2 + width)) for a in anchors]
+    # brute force: per fold, the samples whose steps all lie clear of the test span
+    expected_train = []
+    for block in np.array_split(np.unique(anchors), n_splits):
+        test = [i for i, a in enumerate(anchors) if block[0] <= a <= block[-1]]
+        test_span = set().union(*(steps[i] for i in test))
+        lo, hi = min(test_span), max(test_span)
+        expected_train.append([i for i in range(len(X)) if all(t < lo or t > hi for t in steps[i])])
+    if not all(expected_train):  # a fold without training sample is an error
+        with pytest.raises(ValueError, match="has no training sample.*gap of"):
+            list(cv.split(X, y, groups=coords))
+        return
     tested = []
-    for train, test in cv.split(X, y, groups=coords):
+    for k, (train, test) in enumerate(cv.split(X, y, groups=coords)):
         assert len(test) and not set(train) & set(test)
         test_span = set().union(*(steps[i] for i in test))
         lo, hi = min(test_span), max(test_span)
         for i in train:
             assert all(t < lo or t > hi for t in steps[i])
+        assert list(train) == expected_train[k]
         tested.extend(test)
     assert sorted(tested) == list(range(len(X)))  # every sample tested exactly once
 

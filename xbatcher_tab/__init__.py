@@ -14,6 +14,8 @@ from ._spec import BatchOptions, Target, WindowSpec
 from ._table import Tabular
 from ._version import __version__
 from .generator import BatchGenerator
+from .model_selection import WindowBlockSplit, WindowData
+from .prediction import WindowModel, predict
 from .tabularizer import WindowTabularizer
 from .training import partial_fit
 
@@ -33,10 +35,14 @@ __all__ = [
     "Tabular",
     "Target",
     "WindowSpec",
+    "WindowBlockSplit",
+    "WindowData",
     "WindowDataIter",
+    "WindowModel",
     "WindowTabularizer",
     "__version__",
     "datasets",
     "model_selection",
     "partial_fit",
+    "predict",
 ]

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["DEFAULT_NAME", "as_dataset", "chunk_sizes", "coordinate_values", "is_dask", "is_lazy"]
+__all__ = [
+    "DEFAULT_NAME",
+    "as_dataset",
+    "chunk_sizes",
+    "coordinate_labels",
+    "coordinate_values",
+    "is_dask",
+    "is_lazy",
+]
 
 DEFAULT_NAME = "values"
 
@@ -54,3 +62,50 @@ def coordinate_values(ds: xr.Dataset, dims: Iterable[Hashable]) -> dict:
         d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
         for d in dims
     }
+
+
+def coordinate_labels(values: np.ndarray | None, cells: np.ndarray, dim: Hashable) -> np.ndarray:
+    """Labels of ``cells`` (integer positions) on a dim's coordinate ``values``.
+
+    Cells past the coordinate's end (the anchors of forecasts) are labelled by
+    extrapolating its regular step: ``values[-1] + k * step``, for numeric and datetime
+    coordinates. A dim without a coordinate (``values`` None) is labelled by position.
+
+    Examples
+    --------
+    >>> days = np.array(["2000-01-01", "2000-01-02"], dtype="datetime64[D]")
+    >>> coordinate_labels(days, np.array([0, 1, 2]), "time").tolist()
+    [datetime.date(2000, 1, 1), datetime.date(2000, 1, 2), datetime.date(2000, 1, 3)]
+    >>> coordinate_labels(None, np.array([3, 4]), "x").tolist()
+    [3, 4]
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    if values is None:
+        return cells
+    n = len(values)
+    if not cells.size or cells.max() < n:
+        return values[cells]
+    step = regular_step(values, dim)
+    inside = np.minimum(cells, n - 1)
+    ahead = cells - inside  # 0 inside the coordinate, k cells past its end
+    return values[inside] + ahead * step
+
+
+def regular_step(values: np.ndarray, dim: Hashable):
+    """The constant step of a coordinate, or a clear error if it has none."""
+    kind = np.asarray(values).dtype.kind
+    if len(values) < 2 or kind not in "iufmM":
+        raise ValueError(
+            f"cannot label forecasts past the end of {dim!r}: its coordinate needs a regular "
+            f"numeric or datetime step to extrapolate, got {len(values)} value(s) of dtype "
+            f"{np.asarray(values).dtype}"
+        )
+    steps = np.diff(values)
+    step = steps[0]
+    regular = np.all(steps == step) if kind in "iumM" else np.allclose(steps, step, rtol=1e-9)
+    if not regular:
+        raise ValueError(
+            f"cannot label forecasts past the end of {dim!r}: its coordinate is irregular "
+            f"(steps from {steps.min()} to {steps.max()}); forecasts need a regular step"
+        )
+    return step

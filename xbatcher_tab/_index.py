@@ -158,6 +158,7 @@ class SampleGrid:
     dims: tuple[Hashable, ...]
     counts: tuple[int, ...]
     spec: WindowSpec
+    labelled: bool = True
 
     @property
     def n_samples(self) -> int:
@@ -178,15 +179,22 @@ class SampleGrid:
         return np.unravel_index(ids, self.counts) if self.counts else ()
 
     def anchors(self, positions) -> tuple[np.ndarray, ...]:
-        """Cell index of the anchor along each dim, from positions."""
+        """Cell index of the anchor along each dim, from positions (past the data's end
+        for forecasts)."""
         return tuple(
             np.asarray(p, dtype=np.int64) * self.spec.stride(d) + self.spec.anchor(d)
             for d, p in zip(self.dims, positions, strict=True)
         )
 
 
-def sample_grid(spec: WindowSpec, dim_sizes: Mapping[Hashable, int]) -> SampleGrid:
+def sample_grid(
+    spec: WindowSpec, dim_sizes: Mapping[Hashable, int], labelled: bool = True
+) -> SampleGrid:
     """The :class:`SampleGrid` of data with ``dim_sizes`` (ordered outermost first).
+
+    ``labelled``: only windows whose label lies inside the data are samples; otherwise
+    every window whose cells lie inside it (along lead dims the last windows then
+    anchor past the data's end: forecasts).
 
     Examples
     --------
@@ -195,7 +203,8 @@ def sample_grid(spec: WindowSpec, dim_sizes: Mapping[Hashable, int]) -> SampleGr
     (51, 137)
     """
     dims = tuple(dim_sizes)
-    return SampleGrid(dims, tuple(spec.count(d, int(dim_sizes[d])) for d in dims), spec)
+    counts = tuple(spec.count(d, int(dim_sizes[d]), labelled) for d in dims)
+    return SampleGrid(dims, counts, spec, labelled)
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,8 @@ def slab_plan(grid: SampleGrid, chunks: Sequence[int] | None = None) -> list[Sla
     if not grid.dims:
         return []
     d0 = grid.dims[0]
-    n0, stride, reach = grid.counts[0], grid.spec.stride(d0), grid.spec.reach(d0)
+    n0, stride = grid.counts[0], grid.spec.stride(d0)
+    reach = grid.spec.reach(d0, grid.labelled)
     edges = np.cumsum((0, *chunks)) if chunks else np.array([0, n0 * stride])
     slabs = []
     for c0, c1 in zip(edges[:-1], edges[1:], strict=True):

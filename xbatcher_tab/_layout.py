@@ -9,7 +9,7 @@ blocks, splits, feature names) asks it, so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -30,7 +30,8 @@ class Layout:
     window : window sizes, overlaps and label leads.
     variables : the feature variables, in feature order.
     var_dims : each feature variable's dims at fit.
-    target, target_dims : the label variable and its dims (None without a target).
+    target, target_dims, target_attrs : the label variable, its dims and attributes
+        (None, None, {} without a target).
     dtype : dtype of the feature rows.
     dropna : whether samples with NaN in a feature or the label are dropped.
     """
@@ -43,6 +44,7 @@ class Layout:
     target_dims: tuple[Hashable, ...] | None
     dtype: np.dtype
     dropna: bool = False
+    target_attrs: dict = field(default_factory=dict)
 
     @property
     def needed(self) -> list:
@@ -62,9 +64,15 @@ class Layout:
     def n_features(self) -> int:
         return sum(self.n_cells(v) for v in self.variables)
 
-    def grid(self, dim_sizes: Mapping[Hashable, int]) -> SampleGrid:
+    def labelled(self, ds: xr.Dataset) -> bool:
+        """Whether ``ds`` holds the labels: then only windows whose label lies inside
+        the data are samples; otherwise every window whose features lie inside it,
+        including those whose label lies past the data's end (forecasts)."""
+        return self.target is not None and self.target in ds.data_vars
+
+    def grid(self, dim_sizes: Mapping[Hashable, int], labelled: bool = True) -> SampleGrid:
         """The sample grid of data with these dim lengths (metadata only)."""
-        return sample_grid(self.window, {d: int(dim_sizes[d]) for d in self.dims})
+        return sample_grid(self.window, {d: int(dim_sizes[d]) for d in self.dims}, labelled)
 
     def feature_names(self) -> list[str]:
         """``var(dim±offset,...)`` per feature, offsets from the sample's anchor."""
@@ -102,6 +110,7 @@ def learn_layout(
         raise ValueError(f"dtype must be a numeric dtype such as 'float32', got {np_dtype}")
     lead: dict = {}
     target_name = target_dims = None
+    target_attrs: dict = {}
     if target is not None:
         if not isinstance(target, Target):
             raise TypeError(
@@ -115,6 +124,7 @@ def learn_layout(
             )
         lead = check_lead(target.lead, sizes)
         target_dims = tuple(ds[target_name].dims)
+        target_attrs = dict(ds[target_name].attrs)
     window = make_window_spec(input_dims, input_overlap, sizes, lead)
     return Layout(
         dims=sample_order(ds, names, target_name),
@@ -125,6 +135,7 @@ def learn_layout(
         target_dims=target_dims,
         dtype=np_dtype,
         dropna=dropna,
+        target_attrs=target_attrs,
     )
 
 
@@ -162,35 +173,43 @@ def select_needed(layout: Layout, ds: xr.Dataset) -> xr.Dataset:
     return ds[present] if present else ds
 
 
-def check_layout(layout: Layout, ds: xr.Dataset) -> None:
-    """Raise a clear error if ``ds`` does not have the layout learnt at fit."""
+def check_layout(layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> None:
+    """Raise a clear error if ``ds`` does not have the layout learnt at fit.
+
+    The feature variables are needed; the target variable is optional (without it the
+    data gives forecasts). ``labelled`` (default: whether ``ds`` holds the target)
+    decides whether the label must fit along lead dims.
+    """
     if set(ds.dims) != set(layout.dims):
         raise ValueError(
             f"the data has dims {sorted(map(str, ds.dims))} but the tabularizer was fitted "
             f"on dims {sorted(map(str, layout.dims))}; transform needs data with the same "
             "dims (sizes may differ)"
         )
-    missing = [v for v in layout.needed if v not in ds.data_vars]
+    missing = [v for v in layout.variables if v not in ds.data_vars]
     if missing:
         raise ValueError(
-            f"the data lacks variables {missing} that the tabularizer was fitted with; "
-            f"it has {list(ds.data_vars)}"
+            f"the data lacks variables {missing} that the tabularizer was fitted with as "
+            f"features; it has {list(ds.data_vars)}"
         )
     for v in layout.variables:
         if set(ds[v].dims) != set(layout.var_dims[v]):
             raise ValueError(
                 f"variable {v!r} has dims {ds[v].dims} but had {layout.var_dims[v]} at fit"
             )
-    if layout.target is not None and set(ds[layout.target].dims) != set(layout.target_dims):
+    has_target = layout.labelled(ds)
+    if has_target and set(ds[layout.target].dims) != set(layout.target_dims):
         raise ValueError(
             f"target variable {layout.target!r} has dims {ds[layout.target].dims} "
             f"but had {layout.target_dims} at fit"
         )
+    if labelled is None:
+        labelled = has_target
     window = layout.window
     for d in window.dims:
-        if ds.sizes[d] < window.reach(d):
+        if ds.sizes[d] < window.reach(d, labelled):
             raise ValueError(
                 f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
                 f"window of {window.size(d)}"
-                + (f" plus the lead of {window.lead(d)}" if window.lead(d) else "")
+                + (f" plus the lead of {window.lead(d)}" if labelled and window.lead(d) else "")
             )

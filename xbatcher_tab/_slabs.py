@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import as_dataset, chunk_sizes, is_lazy
+from ._data import as_dataset, chunk_sizes, coordinate_values, is_lazy
 from ._index import Slab, slab_plan
 from ._layout import Layout, check_layout, select_needed
 from ._table import Table, Tabular
@@ -23,23 +23,28 @@ from ._table import Table, Tabular
 __all__ = ["SlabSource", "load_table", "needed_data", "slab_rows"]
 
 
-def needed_data(layout: Layout, data: object) -> xr.Dataset:
+def needed_data(layout: Layout, data: object, labelled: bool | None = None) -> xr.Dataset:
     """``data`` as a Dataset of the variables the layout reads, checked against the
-    layout from its metadata alone (before anything is read)."""
+    layout from its metadata alone (before anything is read). Unlabelled
+    (``labelled=False``), the target variable is not read unless it is a feature."""
     ds = as_dataset(data)
-    check_layout(layout, ds)
-    return select_needed(layout, ds)
+    check_layout(layout, ds, labelled)
+    ds = select_needed(layout, ds)
+    if labelled is False and layout.target not in layout.variables and layout.labelled(ds):
+        ds = ds.drop_vars([layout.target])
+    return ds
 
 
-def load_table(layout: Layout, data: object) -> Table:
+def load_table(layout: Layout, data: object, labelled: bool | None = None) -> Table:
     """The whole data as one Table (dask-backed data computed, only what is needed)."""
-    return Table(layout, needed_data(layout, data).compute())
+    return Table(layout, needed_data(layout, data, labelled).compute(), labelled=labelled)
 
 
-def slab_rows(layout: Layout, part: xr.Dataset, start: int) -> Tabular:
+def slab_rows(layout: Layout, part: xr.Dataset, start: int, coords: dict, labelled: bool):
     """Every row a slab keeps (``part``: the slab's cells, numpy-backed; ``start``: its
-    first cell along the outermost dim), with global ids. A dask task runs this."""
-    table = Table(layout, part, start=start)
+    first cell along the outermost dim; ``coords``: the whole data's coordinates), with
+    global ids. A dask task runs this."""
+    table = Table(layout, part, start=start, coords=coords, labelled=labelled)
     return table.rows(table.valid_ids())
 
 
@@ -59,6 +64,9 @@ class SlabSource:
         outermost dim (for dask blocks); without it numpy-backed data is one slab.
     keep : int
         Slabs kept loaded (the most recently read).
+    labelled : bool, optional
+        Whether samples need their label inside the data (default: whether the data
+        holds the target variable); see :meth:`Layout.labelled`.
     """
 
     def __init__(
@@ -69,10 +77,13 @@ class SlabSource:
         load: bool = False,
         block_bytes: int | None = None,
         keep: int = 2,
+        labelled: bool | None = None,
     ) -> None:
-        ds = needed_data(layout, data)
+        ds = needed_data(layout, data, labelled)
         self.layout = layout
-        self.grid = layout.grid(ds.sizes)
+        self.labelled = layout.labelled(ds) if labelled is None else labelled
+        self.grid = layout.grid(ds.sizes, self.labelled)
+        self.coords = coordinate_values(ds, layout.dims)
         d0 = self.grid.dims[0]
         if load and is_lazy(ds.variables.values()):
             ds = ds.compute()
@@ -97,7 +108,11 @@ class SlabSource:
             if len(self._cache) >= self.keep:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[k] = Table(
-                self.layout, self.part(k).compute(), start=self.slabs[k].cells.start
+                self.layout,
+                self.part(k).compute(),
+                start=self.slabs[k].cells.start,
+                coords=self.coords,
+                labelled=self.labelled,
             )
         return self._cache[k]
 

@@ -339,9 +339,10 @@ class WindowSpec:
         size = self.size(dim)
         return size - 1 + self.lead(dim) if self.lead(dim) else size // 2
 
-    def reach(self, dim: Hashable) -> int:
-        """Cells from the window's first cell through the label along ``dim``."""
-        return self.size(dim) + self.lead(dim)
+    def reach(self, dim: Hashable, labelled: bool = True) -> int:
+        """Cells a sample reads from its window's first cell along ``dim``: through the
+        label when ``labelled``, else the window only."""
+        return self.size(dim) + (self.lead(dim) if labelled else 0)
 
     def span(self, dim: Hashable) -> tuple[int, int]:
         """First and last cell a sample reads along ``dim`` (window and label), as
@@ -349,9 +350,12 @@ class WindowSpec:
         first = -self.anchor(dim)
         return first, first + self.reach(dim) - 1
 
-    def count(self, dim: Hashable, length: int) -> int:
-        """Samples along ``dim`` in data of ``length`` cells (the label must fit too)."""
-        return window_count(length - self.lead(dim), self.size(dim), self.stride(dim))
+    def count(self, dim: Hashable, length: int, labelled: bool = True) -> int:
+        """Samples along ``dim`` in data of ``length`` cells: windows that fit, and
+        whose label fits too when ``labelled`` (else labels may lie past the end:
+        forecasts)."""
+        ahead = self.lead(dim) if labelled else 0
+        return window_count(length - ahead, self.size(dim), self.stride(dim))
 
     def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:
         """Number of windows that fit along each windowed dim (remainders dropped)."""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import coordinate_values
+from ._data import coordinate_labels, coordinate_values
 from ._gather import copy_friendly_view, gather_rows, window_any, window_view
 from ._index import SampleGrid
 from ._layout import Layout, check_layout
@@ -87,14 +87,35 @@ class Table:
         Numpy-backed data with the layout's variables.
     start : int
         Where ``ds`` starts along the outermost sample dim in the whole data, when it is
-        a slab of it (a multiple of that dim's stride): ids and the labels of dims
-        without a coordinate are those of the whole data.
+        a slab of it (a multiple of that dim's stride): ids and anchor cells are those
+        of the whole data.
+    coords : dict, optional
+        The whole data's 1-D coordinate values per dim (default: those of ``ds``), to
+        label anchors, including forecast anchors past the data's end.
+    labelled : bool, optional
+        Whether samples need their label inside the data (default: whether ``ds``
+        holds the target variable); without, the last windows along lead dims are
+        forecasts and there is no ``y``.
     """
 
-    def __init__(self, layout: Layout, ds: xr.Dataset, start: int = 0) -> None:
-        check_layout(layout, ds)
+    def __init__(
+        self,
+        layout: Layout,
+        ds: xr.Dataset,
+        start: int = 0,
+        coords: Mapping | None = None,
+        labelled: bool | None = None,
+    ) -> None:
+        has_target = layout.labelled(ds)
+        labelled = has_target if labelled is None else labelled
+        if labelled and not has_target:
+            raise ValueError(
+                f"the data lacks the target variable {layout.target!r}: labels need it"
+            )
+        check_layout(layout, ds, labelled)
         self.layout = layout
-        self.grid: SampleGrid = layout.grid(ds.sizes)
+        self.labelled = labelled
+        self.grid: SampleGrid = layout.grid(ds.sizes, labelled)
         d0 = self.grid.dims[0]
         if start % layout.window.stride(d0):
             raise ValueError(f"a slab must start on a window start along {d0!r}, got {start}")
@@ -108,10 +129,10 @@ class Table:
             column = feature.columns.stop
         self.n_features = column
         self._target = None
-        if layout.target is not None:
+        if labelled:
             tvar = ds[layout.target].variable
             self._target = (tuple(tvar.dims), np.asarray(tvar.values))
-        self._coords = coordinate_values(ds, layout.dims)
+        self._coords = dict(coords) if coords is not None else coordinate_values(ds, layout.dims)
 
     @property
     def n_samples(self) -> int:
@@ -223,24 +244,34 @@ class Table:
 
     # -- y and coordinates ---------------------------------------------------------------
 
+    def anchor_cells(self, ids, pos: dict | None = None) -> dict[Hashable, np.ndarray]:
+        """Cell of each sample's anchor along every dim, in the whole data (past its
+        end for forecasts)."""
+        pos = self._positions(ids) if pos is None else pos
+        cells = self.grid.anchors([pos[d] for d in self.grid.dims])
+        cells = dict(zip(self.grid.dims, cells, strict=True))
+        cells[self.grid.dims[0]] = cells[self.grid.dims[0]] + self.start
+        return cells
+
     def y(self, ids, pos: dict | None = None) -> np.ndarray:
         """Label of each sample: the target variable at the sample's anchor."""
         if self._target is None:
-            raise ValueError("the tabularizer has no target: pass target=Target(...)")
-        pos = self._positions(ids) if pos is None else pos
-        anchors = dict(
-            zip(self.grid.dims, self.grid.anchors([pos[d] for d in self.grid.dims]), strict=True)
-        )
+            if self.layout.target is None:
+                raise ValueError("the tabularizer has no target: pass target=Target(...)")
+            raise ValueError(
+                f"the data lacks the target variable {self.layout.target!r}: no labels"
+            )
+        cells = self.anchor_cells(ids, pos)
+        d0 = self.grid.dims[0]
+        cells[d0] = cells[d0] - self.start  # the target's cells in this slab
         dims, values = self._target
-        labels = values[tuple(anchors[d] for d in dims)]
+        labels = values[tuple(cells[d] for d in dims)]
         # a target without dims (or none varying between samples) still gives one per row
         return np.broadcast_to(labels, (int(np.size(ids)),)).copy() if labels.ndim == 0 else labels
 
     def coords(self, ids, pos: dict | None = None) -> pd.DataFrame:
         """One row per sample: the anchor's coordinate label along every dim."""
-        pos = self._positions(ids) if pos is None else pos
-        offsets = {self.grid.dims[0]: self.start}
-        return anchor_frame(self.grid, self._coords, ids, pos, offsets)
+        return anchor_frame(self._coords, self.anchor_cells(ids, pos), ids)
 
     def rows(self, ids) -> Tabular:
         """X, y (None without a target) and the coordinate frame of ``ids``."""
@@ -249,14 +280,9 @@ class Table:
         return Tabular(self.X(ids, pos=pos), y, self.coords(ids, pos=pos))
 
 
-def anchor_frame(
-    grid: SampleGrid, values: Mapping, ids, pos: Mapping, offsets: Mapping | None = None
-) -> pd.DataFrame:
-    """The coordinate frame: per dim, the label of each sample's anchor cell (its index,
-    shifted by ``offsets``, for dims without a coordinate), indexed by sample id."""
-    offsets = offsets or {}
-    anchors = grid.anchors([pos[d] for d in grid.dims])
-    columns = {}
-    for d, idx in zip(grid.dims, anchors, strict=True):
-        columns[d] = values[d][idx] if values[d] is not None else idx + offsets.get(d, 0)
+def anchor_frame(values: Mapping, cells: Mapping, ids) -> pd.DataFrame:
+    """The coordinate frame: per dim, the label of each sample's anchor ``cells`` on
+    the coordinate ``values`` (extrapolated past its end; the cell itself for a dim
+    without a coordinate), indexed by sample id."""
+    columns = {d: coordinate_labels(values[d], idx, d) for d, idx in cells.items()}
     return pd.DataFrame(columns, index=pd.Index(np.asarray(ids, dtype=np.int64), name="sample"))

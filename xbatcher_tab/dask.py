@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import coordinate_values
 from ._layout import Layout
 from ._slabs import SlabSource, slab_rows
 from ._table import anchor_frame
@@ -30,12 +29,12 @@ def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     :meth:`WindowTabularizer.to_dask`."""
     source = SlabSource(layout, data, block_bytes=BLOCK_BYTES)
     n_features = layout.n_features
-    y_dtype = source.ds[layout.target].dtype if layout.target is not None else None
+    y_dtype = source.ds[layout.target].dtype if source.labelled else None
     x_blocks, y_blocks, frames = [], [], []
     for k, slab in enumerate(source.slabs):
         rows = np.nan if layout.dropna else slab.n_samples
         task = dask.delayed(slab_rows, pure=True, nout=3)(
-            layout, source.part(k), slab.cells.start
+            layout, source.part(k), slab.cells.start, source.coords, source.labelled
         )
         x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
         if y_dtype is not None:
@@ -52,8 +51,8 @@ def _coords(source: SlabSource, frames: list):
     if not source.layout.dropna:
         # anchors depend on sizes and coordinates only: build them now, cheaply
         ids = np.arange(grid.n_samples, dtype=np.int64)
-        pos = dict(zip(grid.dims, grid.positions(ids), strict=True))
-        return anchor_frame(grid, coordinate_values(ds, grid.dims), ids, pos)
+        cells = dict(zip(grid.dims, grid.anchors(grid.positions(ids)), strict=True))
+        return anchor_frame(source.coords, cells, ids)
     import dask.dataframe as dd
 
     meta = pd.DataFrame(

@@ -1,9 +1,12 @@
-"""Leakage-free splits of window tables.
+"""Leakage-free splits of window tables and of the data they are cut from.
 
 Overlapping windows make naive splits leak: a test sample's window shares days with
 training samples' windows. :class:`WindowBlockSplit` holds out contiguous blocks of
 samples along a dim and drops every training sample whose cells (its window and its
-label) reach into the cells the test samples use.
+label) reach into the cells the test samples use. It splits either a table's rows or,
+to tune the window itself with ``GridSearchCV(xt.WindowModel(...))``, the steps of the
+data given as :class:`WindowData`, whose selections are cut into contiguous pieces so
+that no window joins steps across a held-out block or a gap.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import pandas as pd
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
+from ._data import as_dataset
+from ._layout import learn_layout
 from ._spec import WindowSpec, check_int
 
-__all__ = ["WindowBlockSplit", "sample_spans"]
+__all__ = ["WindowBlockSplit", "WindowData", "sample_spans"]
 
 
 def sample_spans(
@@ -37,6 +42,74 @@ def sample_spans(
     positions = np.asarray(positions, dtype=np.int64)
     first, last = window.span(dim)
     return positions + first, positions + last
+
+
+class WindowData:
+    """Gridded data as a sequence of steps along ``dim``, for scikit-learn's splitters.
+
+    ``len()`` is the number of steps; indexing with integer or boolean arrays selects
+    steps (as ``GridSearchCV`` and ``cross_val_score`` do with the folds of a ``cv``).
+    :meth:`segments` gives the selected steps as contiguous pieces of the data, which
+    :class:`xbatcher_tab.WindowModel` tabularizes one by one, so no window joins steps
+    across a held-out block or a gap.
+
+    Parameters
+    ----------
+    data : Dataset or DataArray
+    dim : str, default "time"
+        The dim whose steps are the samples of the splitters.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> ds = xt.datasets.tasmax(time=10, lat=3, lon=4)
+    >>> data = WindowData(ds, dim="time")
+    >>> len(data), [dict(p.sizes)["time"] for p in data[np.r_[0:3, 6:10]].segments()]
+    (10, [3, 4])
+    """
+
+    def __init__(
+        self, data: xr.Dataset | xr.DataArray, dim: Hashable = "time", _steps=None
+    ) -> None:
+        self.data = as_dataset(data, "data")
+        if dim not in self.data.dims:
+            raise ValueError(
+                f"dim {dim!r} is not a dimension of the data; its dims are {list(self.data.dims)}"
+            )
+        self.dim = dim
+        n = self.data.sizes[dim]
+        self.steps = np.arange(n) if _steps is None else np.asarray(_steps, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self.steps),)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, key) -> WindowData:
+        if isinstance(key, tuple):  # scikit-learn indexes arrays as ``X[key, ...]``
+            key = key[0]
+        picked = np.atleast_1d(self.steps[key])
+        if len(np.unique(picked)) != len(picked):
+            raise ValueError("a WindowData selection must not repeat a step")
+        return WindowData(self.data, self.dim, np.sort(picked))
+
+    def segments(self) -> list[xr.Dataset]:
+        """The selected steps as contiguous pieces of the data, in order."""
+        if not len(self.steps):
+            return []
+        breaks = np.flatnonzero(np.diff(self.steps) != 1) + 1
+        return [
+            self.data.isel({self.dim: slice(int(run[0]), int(run[-1]) + 1)})
+            for run in np.split(self.steps, breaks)
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"WindowData(dim={self.dim!r}, steps={len(self)} of {self.data.sizes[self.dim]}, "
+            f"pieces={len(self.segments())})"
+        )
 
 
 class WindowBlockSplit:
@@ -119,7 +192,14 @@ class WindowBlockSplit:
         return found.astype(np.int64)
 
     def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(train, test)`` row indices for each fold."""
+        """Yield ``(train, test)`` indices for each fold: rows of a table (positions
+        from ``groups``), or steps of a :class:`WindowData` ``X``.
+
+        Raises a ValueError naming the gap when a fold would have no training sample.
+        """
+        if isinstance(X, WindowData):
+            yield from self._split_steps(X)
+            return
         positions = self._positions(groups)
         blocks = np.unique(positions)
         if len(blocks) < self.n_splits:
@@ -127,10 +207,53 @@ class WindowBlockSplit:
                 f"n_splits={self.n_splits} is more than the {len(blocks)} distinct anchor "
                 f"positions along {self.dim!r}"
             )
-        check_is_fitted(self.tab, "layout_")
-        first, last = sample_spans(self.tab.layout_.window, positions, self.dim)
-        for block in np.array_split(blocks, self.n_splits):
+        window = self._window()
+        first, last = sample_spans(window, positions, self.dim)
+        for k, block in enumerate(np.array_split(blocks, self.n_splits)):
             test = np.flatnonzero((positions >= block[0]) & (positions <= block[-1]))
             lo, hi = first[test].min(), last[test].max()
             train = np.flatnonzero((last < lo) | (first > hi))
+            if not train.size:
+                raise self._empty_fold(k, block[0], block[-1], window)
             yield train, test
+
+    def _split_steps(self, data: WindowData) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Folds over the steps of ``data``: each block of steps is the test set once;
+        training steps are those whose windows stay clear of the block's (the gap)."""
+        if data.dim != self.dim:
+            raise ValueError(
+                f"WindowData is along {data.dim!r} but the split is along {self.dim!r}"
+            )
+        if len(data) < self.n_splits:
+            raise ValueError(f"n_splits={self.n_splits} is more than the {len(data)} steps")
+        window = self._window(data.data)
+        steps = data.steps
+        first, last = sample_spans(window, steps, self.dim)
+        for k, test in enumerate(np.array_split(np.arange(len(steps)), self.n_splits)):
+            lo, hi = first[test].min(), last[test].max()
+            train = np.flatnonzero((last < lo) | (first > hi))
+            runs = np.split(steps[train], np.flatnonzero(np.diff(steps[train]) != 1) + 1)
+            if not sum(window.count(self.dim, len(run)) for run in runs if len(run)):
+                raise self._empty_fold(k, steps[test[0]], steps[test[-1]], window)
+            yield train, test
+
+    def _window(self, data: xr.Dataset | None = None) -> WindowSpec:
+        """The window whose spans set the gap: the fitted tabularizer's, or (unfitted,
+        with ``data``) the one its parameters give on that data."""
+        tab = self.tab
+        if hasattr(tab, "layout_") or data is None:
+            check_is_fitted(tab, "layout_")
+            return tab.layout_.window
+        layout = learn_layout(
+            data, tab.input_dims, tab.input_overlap, tab.variables, tab.target, tab.dtype
+        )
+        return layout.window
+
+    def _empty_fold(self, k: int, lo: int, hi: int, window: WindowSpec) -> ValueError:
+        reach = window.reach(self.dim)
+        return ValueError(
+            f"fold {k} has no training sample: around its test block (positions {lo} to "
+            f"{hi} along {self.dim!r}) the gap of {reach - 1} steps on each side (so that no "
+            f"training window and label, {reach} steps, touches a test window) leaves no "
+            "training window; use fewer splits, a smaller window or more data"
+        )

@@ -13,7 +13,7 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import as_dataset
+from ._data import as_dataset, coordinate_labels, regular_step
 from ._layout import Layout, learn_layout
 from ._slabs import load_table
 from ._spec import BatchOptions, Target, batch_options_doc, check_bool
@@ -149,13 +149,14 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
 
     # -- cutting tables ----------------------------------------------------------------
 
-    def _layout(self) -> Layout:
-        """The fitted layout, with the current ``dropna`` (it may be set after fit)."""
+    def get_layout(self) -> Layout:
+        """The layout every table of this tabularizer follows: what ``fit`` learnt
+        (``layout_``), with the current ``dropna`` (which may be set after fit)."""
         check_is_fitted(self, "layout_")
         return dataclasses.replace(self.layout_, dropna=check_bool("dropna", self.dropna))
 
     def _table(self, X) -> Table:
-        return load_table(self._layout(), X)
+        return load_table(self.get_layout(), X)
 
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The feature table, ``(n_samples, n_features)``."""
@@ -232,7 +233,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         [(20, 3), (20, 3), (8, 3)]
         """
         opts = BatchOptions.from_kwargs("iter_batches", options)
-        return iter_batches(self._layout(), X, opts)
+        return iter_batches(self.get_layout(), X, opts)
 
     def to_dask(self, X: xr.Dataset | xr.DataArray):
         """The table as lazy dask objects: ``X, y, coords``.
@@ -257,7 +258,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         >>> bool((X.compute() == tab.transform(ds)).all())
         True
         """
-        return to_dask(self._layout(), X)
+        return to_dask(self.get_layout(), X)
 
     def to_grid(
         self,
@@ -275,7 +276,8 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         coords : DataFrame
             The coordinate frame of those samples (``sample_coords`` or ``tabularize``).
         like : Dataset or DataArray, optional
-            Data whose full grid to use; by default the grid spanned by the labels in
+            Data whose full grid to use, extended along lead dims to forecasts'
+            anchors past its end; by default the grid spanned by the labels in
             ``coords``.
         name : str
             Name of the returned DataArray.
@@ -283,7 +285,8 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         Returns
         -------
         xarray.DataArray
-            Over the data's dims; NaN where no sample is anchored.
+            Over the data's dims, with the target variable's attributes; NaN where no
+            sample is anchored.
 
         Examples
         --------
@@ -306,22 +309,39 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         missing = [d for d in self.dims_ if d not in coords.columns]
         if missing:
             raise ValueError(f"coords lacks the columns {missing}; pass sample_coords(...)")
-        grid = {}
+        grid, index = {}, []
         for d in self.dims_:
+            labels = coords[d].to_numpy()
             if like is not None:
                 if d not in like.dims:
                     raise ValueError(f"like has no dimension {d!r}; its dims are {list(like.dims)}")
                 grid[d] = (
                     np.asarray(like[d].values) if d in like.coords else np.arange(like.sizes[d])
                 )
+                # forecasts anchor up to `lead` cells past the data's end
+                grid[d] = _extend_to(grid[d], labels, d, self.layout_.window.lead(d))
             else:
-                grid[d] = np.sort(pd.unique(coords[d].to_numpy()))
-        index = tuple(_grid_positions(grid[d], coords[d], d) for d in self.dims_)
+                grid[d] = np.sort(pd.unique(labels))
+            index.append(_grid_positions(grid[d], labels, d))
         dtype = np.result_type(values.dtype, np.float32)
         out = np.full(tuple(len(grid[d]) for d in self.dims_), np.nan, dtype=dtype)
-        out[index] = values
+        out[tuple(index)] = values
         has_coord = {d: grid[d] for d in self.dims_ if like is None or d in like.coords}
-        return xr.DataArray(out, dims=self.dims_, coords=has_coord, name=name)
+        return xr.DataArray(
+            out, dims=self.dims_, coords=has_coord, name=name, attrs=self.layout_.target_attrs
+        )
+
+
+def _extend_to(values: np.ndarray, labels: np.ndarray, dim: Hashable, most: int) -> np.ndarray:
+    """``values`` (a grid axis, increasing) extended by its regular step, by at most
+    ``most`` cells, to hold the labels past its end (the anchors of forecasts)."""
+    if not most or not len(values) or not len(labels) or not labels.max() > values[-1]:
+        return values
+    if np.asarray(values).dtype.kind not in "iufmM":
+        return values
+    step = regular_step(values, dim)
+    extra = min(most, int(np.ceil((labels.max() - values[-1]) / step)))
+    return coordinate_labels(values, np.arange(len(values) + extra), dim)
 
 
 def _grid_positions(values: np.ndarray, labels, dim: Hashable) -> np.ndarray:

@@ -1,0 +1,407 @@
+"""From a trained model back to the map: :func:`predict` and :class:`WindowModel`.
+
+Prediction cuts every window whose features lie inside the data, including the last
+windows along lead dims whose label would lie past the data's end (forecasts), predicts
+them batch by batch and puts each value at its sample's anchor on the map. Memory holds
+a batch and the output grid, never the table; dask-backed data gives a lazy result
+whose blocks follow the source's chunks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import as_dataset, coordinate_labels
+from ._layout import Layout
+from ._slabs import SlabSource
+from ._spec import check_choice, check_int
+from ._table import Table
+from .tabularizer import WindowTabularizer
+
+__all__ = ["WindowModel", "predict"]
+
+CLASS_DIM = "class"
+
+
+def _is_booster(model: object) -> bool:
+    return type(model).__module__.startswith("xgboost") and type(model).__name__ == "Booster"
+
+
+@dataclass
+class Predictor:
+    """``model`` as a function of feature rows, named for it when it wants names.
+
+    An ``xgboost.Booster`` predicts with ``inplace_predict`` after its feature names are
+    checked against the layout's; an estimator fitted on a DataFrame
+    (``feature_names_in_``) gets a DataFrame with the layout's feature names.
+    """
+
+    model: Any
+    method: str
+    names: list[str]
+
+    def __post_init__(self) -> None:
+        if _is_booster(self.model):
+            if self.method != "predict":
+                raise ValueError(
+                    "an xgboost Booster predicts its objective's output: use "
+                    f"method='predict', got method={self.method!r}"
+                )
+            trained = self.model.feature_names
+            if trained is not None and list(trained) != self.names:
+                raise ValueError(
+                    "the booster was trained on other features than the tabularizer gives: "
+                    f"{_first_difference(list(trained), self.names)}"
+                )
+        elif not callable(getattr(self.model, self.method, None)):
+            raise TypeError(
+                f"model must have a {self.method} method (a fitted scikit-learn estimator or "
+                f"Pipeline, an xgboost model), got {type(self.model).__name__}"
+            )
+        else:
+            trained = getattr(self.model, "feature_names_in_", None)
+            if trained is not None and list(map(str, trained)) != self.names:
+                raise ValueError(
+                    "the model was fitted on other features than the tabularizer gives: "
+                    f"{_first_difference(list(map(str, trained)), self.names)}"
+                )
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if _is_booster(self.model):
+            return np.asarray(self.model.inplace_predict(X))
+        if getattr(self.model, "feature_names_in_", None) is not None:
+            X = pd.DataFrame(X, columns=self.names, copy=False)
+        return np.asarray(getattr(self.model, self.method)(X))
+
+
+def _first_difference(trained: list, names: list) -> str:
+    if len(trained) != len(names):
+        return f"{len(trained)} features at training, {len(names)} now"
+    i = next(i for i, (a, b) in enumerate(zip(trained, names, strict=True)) if a != b)
+    return f"feature {i} was {trained[i]!r} at training and is {names[i]!r} now"
+
+
+@dataclass(frozen=True)
+class MapLayout:
+    """Where predictions land: the output's dims, lengths and coordinate values.
+
+    Dims are the target variable's, then the layout's other dims; along each dim the
+    grid is the data's, extended past its end to the last anchor (forecasts along lead
+    dims), its coordinate extrapolated by its regular step.
+    """
+
+    dims: tuple[Hashable, ...]
+    shape: tuple[int, ...]
+    coords: dict
+
+    @classmethod
+    def of(cls, layout: Layout, source: SlabSource) -> MapLayout:
+        grid, sizes = source.grid, source.ds.sizes
+        first = list(layout.target_dims or ())
+        dims = tuple(first + [d for d in layout.dims if d not in first])
+        shape, coords = [], {}
+        for d in dims:
+            count = grid.counts[grid.dims.index(d)]
+            last = (count - 1) * layout.window.stride(d) + layout.window.anchor(d)
+            length = max(int(sizes[d]), last + 1 if count else 0)
+            shape.append(length)
+            if source.coords[d] is not None:
+                coords[d] = coordinate_labels(source.coords[d], np.arange(length), d)
+        return cls(dims, tuple(shape), coords)
+
+
+def _fill(
+    values: np.ndarray,
+    table: Table,
+    predictor: Predictor,
+    batch_size: int,
+    dims: Sequence[Hashable],
+    origin: int,
+    bar=None,
+) -> np.ndarray:
+    """Predict every sample ``table`` keeps, batch by batch, into ``values`` (the map,
+    or a block of it starting ``origin`` cells into the outermost sample dim)."""
+    d0 = table.grid.dims[0]
+    ids = table.valid_ids()
+    for lo in range(0, ids.size, batch_size):
+        part = ids[lo : lo + batch_size]
+        pred = predictor(table.X(part))
+        cells = table.anchor_cells(part)
+        cells[d0] = cells[d0] - origin
+        values[tuple(cells[d] for d in dims)] = pred
+        if bar is not None:
+            bar.update(part.size)
+    return values
+
+
+def _predict_block(layout, part, start, coords, predictor, batch_size, shape, dims, origin, dtype):
+    """One block of the map from one slab (runs in a dask task)."""
+    table = Table(layout, part, start=start, coords=coords, labelled=False)
+    values = np.full(shape, np.nan, dtype=dtype)
+    return _fill(values, table, predictor, batch_size, dims, origin)
+
+
+def predict(
+    model: Any,
+    tab: WindowTabularizer | None,
+    data: xr.Dataset | xr.DataArray,
+    batch_size: int = 65536,
+    method: str = "predict",
+    progress: bool = False,
+) -> xr.DataArray:
+    """Predict every window of ``data`` and put the predictions on the map.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline, xgboost model or ``xgboost.Booster``
+        Anything with ``predict`` (or ``predict_proba``) that takes the tabularizer's
+        rows. A Pipeline whose first step is a ``WindowTabularizer`` is split into
+        that tabularizer and the rest (pass ``tab=None``).
+    tab : WindowTabularizer
+        Fitted; its layout fixes the features and each sample's anchor. ``data`` needs
+        only its feature variables.
+    data : Dataset or DataArray
+        numpy-backed (predicted now) or dask-backed (a lazy result).
+    batch_size : int
+        Samples predicted at a time: memory holds one batch of rows.
+    method : "predict" or "predict_proba"
+        ``predict_proba`` adds a trailing ``class`` dim (labelled by ``classes_``).
+    progress : bool
+        A tqdm bar over the samples (numpy-backed data; if tqdm is installed).
+
+    Returns
+    -------
+    xarray.DataArray
+        Named after the target variable (``prediction`` without one), with its
+        attributes and its dims first; NaN where no sample is anchored. Every window
+        whose features lie inside the data is predicted, so along lead dims the map
+        extends past the data's end to the forecasts' anchors (the coordinate is
+        extrapolated by its regular step).
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> from sklearn.linear_model import Ridge
+    >>> ds = xt.datasets.tasmax(time=10, lat=6, lon=8)
+    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 3},
+    ...                            input_overlap={"lat": 2, "lon": 2, "time": 2},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> X, y, _ = tab.tabularize(ds)
+    >>> pred = xt.predict(Ridge().fit(X, y), tab, ds)
+    >>> pred.name, pred.sizes["time"], str(pred.time.values[-1])[:10]  # one day past
+    ('tasmax', 11, '1850-01-11')
+    """
+    if tab is None:
+        from sklearn.pipeline import Pipeline
+
+        if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
+            raise TypeError(
+                "tab may be None only when model is a Pipeline whose first step is a "
+                f"WindowTabularizer, got {type(model).__name__}"
+            )
+        tab, model = model[0], model[1:]
+    layout = tab.get_layout()
+    batch_size = check_int("batch_size", batch_size, 1)
+    method = check_choice("method", method, ("predict", "predict_proba"))
+    predictor = Predictor(model, method, [str(n) for n in tab.get_feature_names_out()])
+    source = SlabSource(layout, data, labelled=False)
+    out = MapLayout.of(layout, source)
+    # the output's dtype and classes, from one row of zeros (no data is read)
+    probe = predictor(np.zeros((1, layout.n_features), dtype=layout.dtype))
+    dtype = np.result_type(probe.dtype, np.float32)
+    extra = tuple(probe.shape[1:])
+    if method == "predict_proba" and len(extra) != 1:
+        raise ValueError(f"predict_proba gave an array of shape {probe.shape}, not (n, classes)")
+    dims = out.dims + ((CLASS_DIM,) if extra else ())
+    coords = dict(out.coords)
+    if extra:
+        classes = getattr(model, "classes_", None)
+        fits = classes is not None and len(classes) == extra[0]
+        coords[CLASS_DIM] = np.asarray(classes) if fits else np.arange(extra[0])
+    if source.lazy:
+        values = _lazy_map(layout, source, predictor, batch_size, out, extra, dtype)
+    else:
+        values = np.full(out.shape + extra, np.nan, dtype=dtype)
+        bar = _progress_bar(progress, sum(s.n_samples for s in source.slabs))
+        try:
+            for k in range(len(source.slabs)):
+                _fill(values, source.table(k), predictor, batch_size, out.dims, 0, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+    name = layout.target if layout.target is not None else "prediction"
+    return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=layout.target_attrs)
+
+
+def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
+    """The map as a dask array: one block per slab along the outermost sample dim."""
+    import dask
+    import dask.array as dsa
+
+    d0 = layout.dims[0]
+    axis = out.dims.index(d0)
+    if not source.slabs:
+        return dsa.full(out.shape + extra, np.nan, dtype=dtype)
+    # block k holds the anchors of slab k: from its first anchor to the next slab's
+    edges = [0] + [
+        s.positions.start * layout.window.stride(d0) + layout.window.anchor(d0)
+        for s in source.slabs[1:]
+    ]
+    edges.append(out.shape[axis])
+    blocks = []
+    shared = dask.delayed(predictor, pure=True)
+    for k, slab in enumerate(source.slabs):
+        shape = list(out.shape) + list(extra)
+        shape[axis] = edges[k + 1] - edges[k]
+        task = dask.delayed(_predict_block, pure=True)(
+            layout,
+            source.part(k),
+            slab.cells.start,
+            source.coords,
+            shared,
+            batch_size,
+            tuple(shape),
+            out.dims,
+            edges[k],
+            dtype,
+        )
+        blocks.append(dsa.from_delayed(task, tuple(shape), dtype=dtype))
+    return dsa.concatenate(blocks, axis=axis)
+
+
+def _progress_bar(enabled: bool, total: int):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a nicety
+        return None
+    return tqdm(total=total, desc="predict", unit="samples", unit_scale=True, leave=False)
+
+
+class WindowModel(MetaEstimatorMixin, BaseEstimator):
+    """A tabularizer and an estimator as one model of gridded data.
+
+    ``fit(data)`` cuts the labelled table and fits the estimator; ``predict(data)`` is
+    :func:`xbatcher_tab.predict` (a map); ``score(data)`` scores the labelled samples.
+    Parameters of both are reachable as ``tabularizer__input_dims``,
+    ``estimator__alpha`` and so on, so ``GridSearchCV`` can tune the window: give it
+    the data as :class:`xbatcher_tab.model_selection.WindowData` and
+    :class:`~xbatcher_tab.model_selection.WindowBlockSplit` as ``cv``.
+
+    Parameters
+    ----------
+    tabularizer : WindowTabularizer
+        With a ``target``; cloned and fitted on the data in ``fit``.
+    estimator : estimator
+        Fitted on the table's rows.
+
+    Attributes
+    ----------
+    tabularizer_, estimator_ : the fitted clones.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> from sklearn.linear_model import Ridge
+    >>> ds = xt.datasets.tasmax(time=12, lat=6, lon=8)
+    >>> model = xt.WindowModel(
+    ...     xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 2},
+    ...                          input_overlap={"lat": 2, "lon": 2, "time": 1},
+    ...                          target=xt.Target("tasmax", lead={"time": 1})),
+    ...     Ridge(alpha=1.0),
+    ... ).fit(ds)
+    >>> model.predict(ds).dims, round(model.score(ds), 2) > 0.5
+    (('time', 'lat', 'lon'), True)
+    """
+
+    def __init__(self, tabularizer: WindowTabularizer, estimator: Any) -> None:
+        self.tabularizer = tabularizer
+        self.estimator = estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = False
+        return tags
+
+    def fit(self, X: object, y: object = None, **fit_params: Any) -> WindowModel:
+        """Fit the tabularizer and the estimator on the labelled table of ``X``.
+
+        ``X`` is a Dataset/DataArray or a ``WindowData`` selection (whose pieces are
+        tabularized one by one, so no window joins steps across a gap); ``y`` is
+        ignored (the labels come from the data).
+        """
+        pieces = _pieces(X)
+        tab = clone(self.tabularizer)
+        if tab.target is None:
+            raise ValueError("WindowModel needs labels: give the tabularizer a target")
+        tab.fit(max(pieces, key=lambda p: math.prod(p.sizes.values())))  # learn the layout
+        X_all, y_all = _labelled_rows(tab, pieces)
+        self.tabularizer_ = tab
+        self.estimator_ = clone(self.estimator).fit(X_all, y_all, **fit_params)
+        return self
+
+    def predict(self, X: object, batch_size: int = 65536) -> xr.DataArray:
+        """The map of predictions (see :func:`xbatcher_tab.predict`); for a
+        ``WindowData`` selection, its pieces' maps joined along its dim."""
+        check_is_fitted(self, "estimator_")
+        if isinstance(X, xr.Dataset | xr.DataArray):
+            return predict(self.estimator_, self.tabularizer_, X, batch_size=batch_size)
+        maps = [
+            predict(self.estimator_, self.tabularizer_, p, batch_size=batch_size)
+            for p in _pieces(X)
+        ]
+        return xr.concat(maps, dim=X.dim)
+
+    def score(self, X: object, y: object = None) -> float:
+        """The estimator's score (R² for regressors, accuracy for classifiers) on the
+        labelled samples of ``X``."""
+        check_is_fitted(self, "estimator_")
+        X_all, y_all = _labelled_rows(self.tabularizer_, _pieces(X))
+        if hasattr(self.estimator_, "score"):
+            return float(self.estimator_.score(X_all, y_all))
+        return float(r2_score(y_all, self.estimator_.predict(X_all)))
+
+
+def _pieces(X: object) -> list[xr.Dataset]:
+    """The contiguous pieces of data to tabularize separately."""
+    if isinstance(X, xr.Dataset | xr.DataArray):
+        return [as_dataset(X)]
+    segments = getattr(X, "segments", None)
+    if segments is None:
+        raise TypeError(
+            "X must be an xarray Dataset/DataArray or a model_selection.WindowData, "
+            f"got {type(X).__name__}"
+        )
+    return segments()
+
+
+def _labelled_rows(tab: WindowTabularizer, pieces: list[xr.Dataset]):
+    """X and y of every piece that holds a whole window and its label."""
+    layout = tab.get_layout()
+    parts = []
+    for piece in pieces:
+        short = any(piece.sizes[d] < layout.window.reach(d) for d in layout.window.dims)
+        if short or layout.grid(piece.sizes).n_samples == 0:
+            continue  # a piece too short for one window and its label
+        X, y, _ = tab.tabularize(piece)
+        parts.append((X, y))
+    if not parts:
+        raise ValueError(
+            "no piece of the data holds a whole window and its label: the pieces are "
+            f"{[dict(p.sizes) for p in pieces]}, the window needs "
+            f"{ {d: layout.window.reach(d) for d in layout.window.dims} }"
+        )
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
