@@ -183,3 +183,12 @@ def test_demo_small(tmp_path):
     for path in result["maps"]:
         assert Path(path).stat().st_size > 10_000
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [Path(p).stem for p in result["maps"]] == ["truth", "prediction", "error", "forecast"]
+    # the map from xt.predict holds the demo's own predictions, and the day after
+    grid, forecast = result["grid"], result["forecast"]
+    assert int(grid.notnull().sum()) == result["n_test"]
+    on_map = grid.values[grid.notnull().values]
+    np.testing.assert_array_equal(np.sort(on_map), np.sort(result["pred"]))
+    last = grid.time.values[-1]
+    assert forecast.time.values == last + np.timedelta64(1, "D")
+    assert int(forecast.notnull().sum()) == (40 - 8) * (48 - 8)  # every interior cell

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets
-from .tabularizer import Target, WindowTabularizer
+from ._spec import Target
+from .prediction import predict
+from .tabularizer import WindowTabularizer
 
 __all__ = ["run_demo"]
 
@@ -29,8 +31,11 @@ def run_demo(
     before tabularizing, so no test window shares a day with a training window or
     label. Training streams the table through :class:`WindowDataIter` into a
     ``QuantileDMatrix``. Scores are RMSEs on the test period for the model, persistence
-    (tomorrow = today) and climatology (each cell's training-period mean). Writes
-    ``truth.png``, ``prediction.png`` and ``error.png`` (the last test day) to ``out``.
+    (tomorrow = today) and climatology (each cell's training-period mean). Then
+    :func:`xbatcher_tab.predict` puts the model's predictions on the map, including the
+    forecast for the day after the data's last day. Writes ``truth.png``,
+    ``prediction.png`` and ``error.png`` (the last test day) and ``forecast.png`` (the
+    day after) to ``out``.
     """
     import xgboost
 
@@ -88,14 +93,30 @@ def run_demo(
     gain = 1 - scores["model"] / scores["persistence"]
     say(f"xgboost beats persistence by {100 * gain:.0f} % on the held-out days")
 
-    grid = tab.to_grid(pred, coords, like=test)
-    day = grid.time.values[-1]
-    maps = _write_maps(Path(out), test.tasmax.sel(time=day), grid.sel(time=day))
+    # back on the map: every test window, and the day after the data's last day
+    forecast = predict(booster, tab, test)
+    day, ahead = test.time.values[-1], forecast.time.values[-1]
+    tomorrow = forecast.sel(time=ahead)
+    say(
+        f"forecast for {np.datetime_as_string(ahead, unit='D')} (the day after the data "
+        f"ends): {int(tomorrow.notnull().sum()):,} cells, mean {float(tomorrow.mean()):.1f} K"
+    )
+    maps = _write_maps(
+        Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow
+    )
     say("maps: " + ", ".join(str(p) for p in maps))
-    return {"scores": scores, "maps": maps, "n_test": len(y), "grid": grid}
+    grid = forecast.sel(time=test.time)
+    return {
+        "scores": scores,
+        "maps": maps,
+        "n_test": len(y),
+        "grid": grid,
+        "forecast": tomorrow,
+        "pred": pred,
+    }
 
 
-def _write_maps(out: Path, truth, prediction) -> list[Path]:
+def _write_maps(out: Path, truth, prediction, forecast) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -114,12 +135,20 @@ def _write_maps(out: Path, truth, prediction) -> list[Path]:
             "predicted tasmax (K)",
         ),
         ("error", error, {"cmap": "RdBu_r", "center": 0}, "prediction - truth (K)"),
+        (
+            "forecast",
+            forecast,
+            {"cmap": "inferno", "vmin": vmin, "vmax": vmax},
+            "forecast tasmax (K)",
+        ),
     ]
+    ahead = np.datetime_as_string(forecast.time.values, unit="D")
     paths = []
     for name, field, style, label in panels:
         fig, ax = plt.subplots(figsize=(8, 4.5))
         field.plot(ax=ax, cbar_kwargs={"label": label}, **style)
-        ax.set_title(f"{name}, {day} (held out)")
+        title = f"forecast for {ahead}, past the data" if name == "forecast" else ""
+        ax.set_title(title or f"{name}, {day} (held out)")
         path = out / f"{name}.png"
         fig.savefig(path, dpi=90, bbox_inches="tight")
         plt.close(fig)

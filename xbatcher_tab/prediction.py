@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import as_dataset, coordinate_labels
+from ._data import as_dataset, chunk_sizes, coordinate_labels
 from ._layout import Layout
 from ._slabs import SlabSource
 from ._spec import check_choice, check_int
@@ -276,7 +276,15 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
             dtype,
         )
         blocks.append(dsa.from_delayed(task, tuple(shape), dtype=dtype))
-    return dsa.concatenate(blocks, axis=axis)
+    values = dsa.concatenate(blocks, axis=axis)
+    # the blocks start at the slabs' first anchors; cut them as the source is chunked
+    # (its first chunk's size per dim), so the map is chunked uniformly (zarr needs it)
+    chunks = {}
+    for i, d in enumerate(out.dims):
+        sizes = chunk_sizes(source.ds, d)
+        if sizes:
+            chunks[i] = sizes[0]
+    return values.rechunk(chunks) if chunks else values
 
 
 def _progress_bar(enabled: bool, total: int):
@@ -353,16 +361,13 @@ class WindowModel(MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator).fit(X_all, y_all, **fit_params)
         return self
 
-    def predict(self, X: object, batch_size: int = 65536) -> xr.DataArray:
+    def predict(self, X: object) -> xr.DataArray:
         """The map of predictions (see :func:`xbatcher_tab.predict`); for a
         ``WindowData`` selection, its pieces' maps joined along its dim."""
         check_is_fitted(self, "estimator_")
         if isinstance(X, xr.Dataset | xr.DataArray):
-            return predict(self.estimator_, self.tabularizer_, X, batch_size=batch_size)
-        maps = [
-            predict(self.estimator_, self.tabularizer_, p, batch_size=batch_size)
-            for p in _pieces(X)
-        ]
+            return predict(self.estimator_, self.tabularizer_, X)
+        maps = [predict(self.estimator_, self.tabularizer_, p) for p in _pieces(X)]
         return xr.concat(maps, dim=X.dim)
 
     def score(self, X: object, y: object = None) -> float:

@@ -13,6 +13,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
         "xbatcher_tab.WindowDataIter needs xgboost: pip install 'xbatcher-tab[xgboost]'"
     ) from err
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,8 @@ class WindowDataIter(xgboost.DataIter):
     data : Dataset or DataArray
         numpy- or dask-backed.
     cache_prefix : str, optional
-        Where ``xgboost.ExtMemQuantileDMatrix`` keeps its external-memory pages.
+        Where ``xgboost.ExtMemQuantileDMatrix`` keeps its external-memory pages (files
+        named ``{{cache_prefix}}-...``); its folder is created if missing.
     {batch_options}
     **options
         The batch options above, keyword only (``batch_size`` defaults to 262144
@@ -65,6 +67,8 @@ class WindowDataIter(xgboost.DataIter):
     ) -> None:
         # xgboost's DataIter.__del__ needs its own state even when a check below fails
         super().__init__(cache_prefix=cache_prefix)
+        if cache_prefix is not None:  # xgboost writes its pages there but makes no folder
+            Path(cache_prefix).parent.mkdir(parents=True, exist_ok=True)
         opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144)
         if not hasattr(tab, "layout_"):
             tab.fit(data)
