@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_tabularizer.py --markdown
 	$(PY) benchmarks/bench_streaming.py --markdown
 	$(PY) benchmarks/bench_dask.py --markdown
+	$(PY) benchmarks/bench_predict.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output

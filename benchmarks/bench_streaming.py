@@ -51,7 +51,8 @@ def run_mode(mode: str, store: str, batch_size: int) -> dict:
     base = rss_kb("VmRSS")
     start = time.perf_counter()
     n = nbytes = 0
-    for X, y, _coords in tab.iter_batches(ds, batch_size=batch_size, shuffle=shuffle, random_state=0):
+    batches = tab.iter_batches(ds, batch_size=batch_size, shuffle=shuffle, random_state=0)
+    for X, y, _coords in batches:
         n += len(y)
         nbytes += X.nbytes
     seconds = time.perf_counter() - start
