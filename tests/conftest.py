@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # CI=true: as many examples as `make test`'s 15-minute budget on 2 cores allows
-# (the whole suite takes about 4 minutes with this profile; see the closing note of
+# (the whole suite takes about 5 minutes with this profile; see the closing note of
 # issue 9). Local runs use fewer, for a quick loop.
 settings.register_profile(
     "ci",

@@ -185,6 +185,26 @@ def test_predict_any_window_and_chunking(size, lead, overlap, batch_size, data):
     np.testing.assert_allclose(got.values, expected.values, rtol=1e-6)
 
 
+def test_lightgbm_models_predict_on_the_map(fitted_models):
+    """What works with xgboost works with LightGBM: a regressor and a classifier."""
+    import lightgbm
+
+    ds, tab, _ = fitted_models
+    X, y, _ = tab.tabularize(ds)
+    params = dict(n_estimators=10, num_leaves=7, min_child_samples=5, verbose=-1)
+    reg = lightgbm.LGBMRegressor(**params).fit(X, y)
+    got = xt.predict(reg, tab, ds.chunk({"time": 4})).compute()
+    expected = reference_map(reg.predict, tab, ds).transpose(*got.dims)
+    xr.testing.assert_equal(got, expected.assign_attrs(got.attrs))
+    clf = lightgbm.LGBMClassifier(**params).fit(X, y > 0)
+    proba = xt.predict(clf, tab, ds, method="predict_proba")
+    assert proba["class"].values.tolist() == [False, True]
+    expected = reference_map(lambda X: clf.predict_proba(X)[:, 1], tab, ds)
+    np.testing.assert_array_equal(
+        proba.isel({"class": 1}).transpose(*expected.dims).values, expected.values
+    )
+
+
 def test_predict_proba_adds_a_class_dim(backend):
     ds = two_variables(time=10, lat=6, lon=7)
     ds = ds.assign(hot=(ds.heat > 0).astype("int8").transpose("time", "lat", "lon"))
@@ -284,7 +304,9 @@ def test_window_model_fit_predict_score():
 
 def test_grid_search_tunes_the_window_without_leakage():
     ds = two_variables(time=30, lat=6, lon=7)
-    model = xt.WindowModel(make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}), Ridge())
+    model = xt.WindowModel(
+        make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}), Ridge(solver="lsqr")
+    )
     grid = {
         "tabularizer__input_dims": [
             {"lat": 3, "lon": 3, "time": 2},

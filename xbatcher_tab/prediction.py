@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import r2_score
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import as_dataset, chunk_sizes, coordinate_labels
@@ -202,8 +203,6 @@ def predict(
     ('tasmax', 11, '1850-01-11')
     """
     if tab is None:
-        from sklearn.pipeline import Pipeline
-
         if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
             raise TypeError(
                 "tab may be None only when model is a Pipeline whose first step is a "
