@@ -27,7 +27,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
     model = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
     xt.partial_fit(model, tab, train, batch_size=65536, epochs=3, random_state=0, progress=verbose)
     sq_err = sq_persist = n = 0.0
-    today = list(tab.get_feature_names_out()).index("tasmax(lat+0,lon+0,time-1)")
+    today = list(tab.get_feature_names_out()).index("tasmax(lat+0;lon+0;time-1)")
     for X, y, _ in tab.iter_batches(test, batch_size=65536):
         sq_err += float(np.sum((model.predict(X) - y) ** 2))
         sq_persist += float(np.sum((X[:, today] - y) ** 2))

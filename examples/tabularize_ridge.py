@@ -35,7 +35,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
     pred = model[1:].predict(X_test)  # the same as model.predict(test), sharing X_test
     # persistence: the label's day minus one = the window's last day at its centre
     names = list(tab.get_feature_names_out())
-    today = X_test[:, names.index("tasmax(lat+0,lon+0,time-1)")]
+    today = X_test[:, names.index("tasmax(lat+0;lon+0;time-1)")]
     rmse = float(np.sqrt(np.mean((pred - y_test) ** 2)))
     rmse_persistence = float(np.sqrt(np.mean((today - y_test) ** 2)))
     grid = tab.to_grid(pred, coords, like=test)

@@ -48,7 +48,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
         grid = tab.to_grid(pred, coords, like=test)
         names = list(tab.get_feature_names_out())
         # read while the store exists (zarr fills missing chunks with NaN)
-        today = X_test[:, names.index("tasmax(lat+0,lon+0,time-1)")].compute()
+        today = X_test[:, names.index("tasmax(lat+0;lon+0;time-1)")].compute()
     result = {
         "rmse": float(np.sqrt(np.mean((pred - truth) ** 2))),
         "rmse_persistence": float(np.sqrt(np.mean((today - truth) ** 2))),

@@ -31,7 +31,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
         booster = xgboost.train(params, dtrain, num_boost_round=60)
         pred = booster.predict(xgboost.DMatrix(X, feature_names=names))
         del booster, dtrain, it  # the booster keeps the training pages: release them first
-    today = X[:, names.index("tasmax(lat+0,lon+0,time-1)")]
+    today = X[:, names.index("tasmax(lat+0;lon+0;time-1)")]
     result = {
         "rmse": float(np.sqrt(np.mean((pred - y) ** 2))),
         "rmse_persistence": float(np.sqrt(np.mean((today - y) ** 2))),

@@ -71,9 +71,9 @@ def ds():
             r"target variable 'pr' is not a data variable",
         ),
         (
-            {"input_dims": {"time": 3}, "target": "tasmax"},
+            {"input_dims": {"time": 3}, "target": 3},
             TypeError,
-            r"target must be an xbatcher_tab.Target",
+            r"target must be an xbatcher_tab.Target, a variable name or None, got int",
         ),
         (
             {"input_dims": {"time": 3}, "target": xt.Target("tasmax", lead={"time": 0})},

@@ -22,7 +22,14 @@ DEFAULT_NAME = "values"
 
 
 def as_dataset(data: object, argname: str = "X") -> xr.Dataset:
-    """The data as a Dataset (a DataArray becomes its only variable)."""
+    """The data as a Dataset: a DataArray becomes its only variable, named after it,
+    or ``"values"`` (:data:`DEFAULT_NAME`) when it has no name.
+
+    Examples
+    --------
+    >>> list(as_dataset(xr.DataArray(np.zeros(3), dims="t")).data_vars)
+    ['values']
+    """
     if isinstance(data, xr.Dataset):
         return data
     if isinstance(data, xr.DataArray):

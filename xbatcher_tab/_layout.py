@@ -75,12 +75,16 @@ class Layout:
         return sample_grid(self.window, {d: int(dim_sizes[d]) for d in self.dims}, labelled)
 
     def feature_names(self) -> list[str]:
-        """``var(dim±offset,...)`` per feature, offsets from the sample's anchor."""
+        """``var(dim±offset;...)`` per feature, offsets from the sample's anchor.
+
+        Valid feature names for xgboost (no ``[``, ``]``, ``<``), LightGBM (no JSON
+        special characters ``"``, ``,``, ``:``, ``[``, ``]``, ``{``, ``}``) and Parquet.
+        """
         names = []
         for v in self.variables:
             wdims = self.window_dims(v)
             for cell in np.ndindex(*(self.window.size(d) for d in wdims)):
-                parts = ",".join(
+                parts = ";".join(
                     f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
                 )
                 names.append(f"{v}({parts})" if parts else str(v))
@@ -99,7 +103,8 @@ def learn_layout(
     """Validate the tabularizer's parameters against ``ds`` and learn the layout."""
     sizes = dict(ds.sizes)
     dropna = check_bool("dropna", dropna)
-    names = list(ds.data_vars) if variables is None else _check_variables(variables, ds)
+    # by default every data variable, sorted by name: a store may list them in any order
+    names = sorted(ds.data_vars, key=str) if variables is None else _check_variables(variables, ds)
     if not names:
         raise ValueError("the data has no data variables to use as features")
     try:
@@ -111,10 +116,13 @@ def learn_layout(
     lead: dict = {}
     target_name = target_dims = None
     target_attrs: dict = {}
+    if isinstance(target, str):  # a variable name: its value at the anchor
+        target = Target(target)
     if target is not None:
         if not isinstance(target, Target):
             raise TypeError(
-                f"target must be an xbatcher_tab.Target or None, got {type(target).__name__}"
+                "target must be an xbatcher_tab.Target, a variable name or None, got "
+                f"{type(target).__name__}"
             )
         target_name = target.variable
         if target_name not in ds.data_vars:
@@ -140,14 +148,18 @@ def learn_layout(
 
 
 def sample_order(ds: xr.Dataset, variables: Sequence, target: Hashable | None) -> tuple:
-    """The dims samples are enumerated over, outermost first: the first feature
-    variable's dims in its own order, then new dims of the other variables and of the
-    target, then the data's other dims. Variables keep their dim order wherever the data
-    comes from, unlike a Dataset's dims (a zarr store may list them in any order)."""
-    order: list = []
-    for v in [*variables, *([target] if target is not None else [])]:
+    """The dims samples are enumerated over, outermost first, whatever order a store
+    lists its variables or dims in: the dims of the variable with the most dims (the
+    first such among the feature variables, in order, then the target) in that
+    variable's own order, then new dims of the other variables in turn, then the
+    data's other dims sorted by name. A variable keeps its dim order wherever the data
+    comes from (memory, netCDF, zarr); a Dataset's dims do not."""
+    needed = list(dict.fromkeys([*variables, *([target] if target is not None else [])]))
+    widest = max(needed, key=lambda v: len(ds[v].dims))  # the first of the widest
+    order: list = list(ds[widest].dims)
+    for v in needed:
         order += [d for d in ds[v].dims if d not in order]
-    order += [d for d in ds.sizes if d not in order]
+    order += sorted((d for d in ds.sizes if d not in order), key=str)
     return tuple(order)
 
 

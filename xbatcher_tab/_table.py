@@ -33,9 +33,17 @@ class Tabular(NamedTuple):
     along every dim, indexed by the sample's id ``sample`` in the full enumeration).
     """
 
-    X: np.ndarray
-    y: np.ndarray | None
+    X: np.ndarray | pd.DataFrame
+    y: np.ndarray | pd.Series | None
     coords: pd.DataFrame
+
+    def to_pandas(self, feature_names: list, target: Hashable | None) -> Tabular:
+        """X as a DataFrame with the feature names as columns, y as a Series named after
+        the target, both indexed by the samples' ids (the index of ``coords``)."""
+        index = self.coords.index
+        X = pd.DataFrame(self.X, index=index, columns=feature_names, copy=False)
+        y = None if self.y is None else pd.Series(self.y, index=index, name=target, copy=False)
+        return Tabular(X, y, self.coords)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The ``xbatcher-tab`` command: ``demo``, ``export`` and ``plan``.
 
-Bad arguments and unreadable inputs give a one-line error and exit code 2.
+Bad arguments, unreadable inputs and failures give a one-line error and exit code 2;
+Ctrl-C exits with 130. ``export`` never leaves a partial output nor writes the input.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._spec import Target
+from ._version import __version__
 
 __all__ = ["main"]
+
+GRIB_SUFFIXES = (".grib", ".grb", ".grib2", ".grb2")
 
 
 class CLIError(Exception):
@@ -59,21 +63,74 @@ def _target_arg(text: str | None):
     return Target(var, lead=lead or None)
 
 
-def _open(path: str):
-    """Open zarr (a directory or ``.zarr``) or netCDF lazily."""
+def _positive(kind: type, what: str):
+    """An argparse type: a number of ``kind`` above zero."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value > 0:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _chunks_arg(text: str | None):
+    """``auto``, ``native`` or ``dim=N,...`` (``-1``: the whole dim) -> open's chunks."""
+    if text is None or text == "auto":
+        return "auto"
+    if text == "native":
+        return {}
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        try:
+            size = int(value)
+        except ValueError:
+            size = 0
+        if not sep or not name or not (size > 0 or size == -1):
+            raise CLIError(
+                f"--chunks expects auto, native or dim=size pairs such as time=10,lat=-1, "
+                f"got {text!r}"
+            )
+        out[name.strip()] = size
+    return out
+
+
+def _open(path: str, engine: str | None = None, chunks: str | None = None):
+    """Open zarr (a directory or ``.zarr``) or a file (netCDF, GRIB, ...) lazily.
+
+    ``chunks``: None keeps a zarr store's chunks and cuts a file into dask's automatic
+    chunks (about 128 MiB), so that a contiguous netCDF or a GRIB file is streamed
+    rather than read whole.
+    """
     import xarray as xr
 
     p = Path(path)
     if not p.exists():
         raise CLIError(f"cannot read {path!r}: no such file or directory")
+    is_zarr = engine == "zarr" or (engine is None and (p.is_dir() or p.suffix == ".zarr"))
     try:
-        if p.is_dir() or p.suffix == ".zarr":
+        if is_zarr:
             with warnings.catch_warnings():  # stores without consolidated metadata are fine
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return xr.open_zarr(p, consolidated=None)
-        return xr.open_dataset(p, chunks={})
+                zarr_chunks = None if chunks is None else _chunks_arg(chunks)
+                if zarr_chunks == {}:
+                    zarr_chunks = None  # native: the store's own chunks
+                return xr.open_zarr(p, consolidated=None, chunks=zarr_chunks)
+        if engine is None and p.suffix.lower() in GRIB_SUFFIXES:
+            engine = "cfgrib"
+        # cfgrib would write an index file beside the user's GRIB file: keep it in memory
+        extra = {"backend_kwargs": {"indexpath": ""}} if engine == "cfgrib" else {}
+        return xr.open_dataset(p, engine=engine, chunks=_chunks_arg(chunks), **extra)
+    except CLIError:
+        raise
     except Exception as err:  # any reader failure is the user's input, not our bug
-        raise CLIError(f"cannot read {path!r} as zarr or netCDF: {err}") from err
+        kind = f"with engine {engine!r}" if engine else "as zarr, netCDF or GRIB"
+        raise CLIError(f"cannot read {path!r} {kind}: {err}") from err
 
 
 def _tabularizer(args, ds):
@@ -110,10 +167,21 @@ def _add_window_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--variables", metavar="VAR,...", help="feature variables (default: all)")
     p.add_argument("--dropna", action="store_true", help="drop samples with NaN")
+    p.add_argument(
+        "--engine",
+        choices=["netcdf4", "h5netcdf", "scipy", "cfgrib", "zarr"],
+        help="reader (default: zarr for a folder or .zarr, else xarray's choice)",
+    )
+    p.add_argument(
+        "--chunks",
+        metavar="auto|native|DIM=N,...",
+        help="dask chunks to read with (default: a zarr store's own; files: auto, "
+        "about 128 MiB, so a large file is streamed)",
+    )
 
 
 def cmd_plan(args) -> None:
-    ds = _open(args.input)
+    ds = _open(args.input, args.engine, args.chunks)
     tab = _tabularizer(args, ds)
     row_bytes = tab.n_features_out_ * tab.layout_.dtype.itemsize
     n = tab.count_samples(ds)
@@ -132,47 +200,49 @@ def cmd_plan(args) -> None:
 
 
 def cmd_export(args) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from .export import check_output, export_parquet, require_pyarrow
 
-    ds = _open(args.input)
+    # the output first: refuse before reading anything
+    try:
+        out = check_output(args.out, [args.input], args.overwrite)
+    except (ValueError, FileExistsError) as err:
+        raise CLIError(str(err).replace("overwrite=True (--overwrite)", "--overwrite")) from err
+    try:
+        require_pyarrow()
+    except ImportError as err:
+        raise CLIError(str(err)) from err
+    ds = _open(args.input, args.engine, args.chunks)
     tab = _tabularizer(args, ds)
-    names = [str(n) for n in tab.get_feature_names_out()]
-    total = None if tab.dropna else tab.count_samples(ds)
     bar = None
     if not args.quiet:
         try:
             from tqdm.auto import tqdm
 
+            total = None if tab.dropna else tab.count_samples(ds)
             bar = tqdm(total=total, unit="samples", unit_scale=True, desc="export")
         except ImportError:
             bar = None
-    writer = None
-    n = 0
     try:
-        for X, y, coords in tab.iter_batches(ds, batch_size=args.batch_size):
-            columns = {name: X[:, i] for i, name in enumerate(names)}
-            if y is not None:
-                columns["label"] = y
-            for d in coords.columns:
-                columns[str(d)] = coords[d].to_numpy()
-            columns["sample"] = coords.index.to_numpy()
-            table = pa.table(columns)
-            if writer is None:
-                writer = pq.ParquetWriter(args.out, table.schema)
-            writer.write_table(table)
-            n += len(X)
-            if bar is not None:
-                bar.update(len(X))
+        n = export_parquet(
+            tab,
+            ds,
+            out,
+            batch_size=args.batch_size,
+            overwrite=args.overwrite,
+            inputs=[args.input],
+            progress=None if bar is None else bar.update,
+        )
+    except (CLIError, KeyboardInterrupt):
+        raise
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CLIError(f"{first} ({type(err).__name__}); nothing was written to {out}") from err
     finally:
-        if writer is not None:
-            writer.close()
         if bar is not None:
             bar.close()
-    if writer is None:
-        raise CLIError("the data has no complete window: nothing to export")
     if not args.quiet:
-        print(f"wrote {n:,} samples x {len(names)} features to {args.out}")
+        names = tab.n_features_out_
+        print(f"wrote {n:,} samples x {names} features to {out}")
 
 
 def cmd_demo(args) -> None:
@@ -181,11 +251,13 @@ def cmd_demo(args) -> None:
     run_demo(size=args.size, out=Path(args.out), rounds=args.rounds, quiet=False)
 
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xbatcher-tab",
         description="Sliding windows of gridded xarray data as tables for machine learning.",
     )
+    parser.add_argument("--version", action="version", version=f"xbatcher-tab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -197,9 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
         "persistence and climatology, and write PNG maps.",
     )
     demo.add_argument(
-        "--size", type=float, default=1.0, help="scale the number of days (1 = the notebook's 60)"
+        "--size",
+        type=_positive(float, "a number > 0"),
+        default=1.0,
+        help="scale the number of days (1 = the notebook's 60; at least 0.5)",
     )
-    demo.add_argument("--rounds", type=int, default=40, help="boosting rounds (default 40)")
+    demo.add_argument(
+        "--rounds",
+        type=_positive(int, "a positive integer"),
+        default=40,
+        help="boosting rounds (default 40)",
+    )
     demo.add_argument("--out", default="demo_output", help="folder for the PNG maps")
     demo.set_defaults(func=cmd_demo)
 
@@ -211,8 +291,18 @@ def build_parser() -> argparse.ArgumentParser:
         "batch, never holding the table in memory.",
     )
     _add_window_args(export)
-    export.add_argument("--out", required=True, help="output Parquet file")
-    export.add_argument("--batch-size", type=int, default=65536)
+    export.add_argument(
+        "--out", required=True, help="output Parquet file (.parquet), written when complete"
+    )
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace the output if it exists"
+    )
+    export.add_argument(
+        "--batch-size",
+        type=_positive(int, "a positive integer"),
+        default=65536,
+        help="rows per batch and Parquet row group (default 65536)",
+    )
     export.add_argument("--quiet", action="store_true", help="no progress bar")
     export.set_defaults(func=cmd_export)
 
@@ -223,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
         "size for a memory budget, from the dataset's metadata only.",
     )
     _add_window_args(plan)
-    plan.add_argument("--memory", type=float, default=1.0, help="memory budget in GiB")
+    plan.add_argument(
+        "--memory",
+        type=_positive(float, "a number of GiB > 0"),
+        default=1.0,
+        help="memory budget in GiB",
+    )
     plan.set_defaults(func=cmd_plan)
     return parser
 
@@ -232,14 +327,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse prints usage and exits 2 on bad syntax
-    if getattr(args, "batch_size", 1) < 1:
-        parser.error(f"--batch-size must be a positive integer, got {args.batch_size}")
-    if args.command == "demo" and (args.size <= 0 or args.rounds < 1):
-        parser.error("--size must be > 0 and --rounds >= 1")
     start = time.perf_counter()
     try:
         args.func(args)
-    except (CLIError, ValueError, TypeError, KeyError, OSError) as err:
+    except KeyboardInterrupt:
+        done = " nothing was written" if args.command == "export" else ""
+        print(f"xbatcher-tab {args.command}: interrupted;{done or ' stopped'}", file=sys.stderr)
+        return 130
+    except Exception as err:  # one line for the user, whatever went wrong
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"xbatcher-tab {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -53,7 +53,13 @@ def _coords(source: SlabSource, frames: list):
         ids = np.arange(grid.n_samples, dtype=np.int64)
         cells = dict(zip(grid.dims, grid.anchors(grid.positions(ids)), strict=True))
         return anchor_frame(source.coords, cells, ids)
-    import dask.dataframe as dd
+    try:
+        import dask.dataframe as dd
+    except ImportError as err:
+        raise ImportError(
+            "to_dask with dropna=True gives the coordinate frame as a dask DataFrame, which "
+            "needs dask[dataframe]: pip install 'xbatcher-tab[dataframe]'"
+        ) from err
 
     meta = pd.DataFrame(
         {d: pd.Series(dtype=(ds[d].dtype if d in ds.coords else np.int64)) for d in grid.dims},

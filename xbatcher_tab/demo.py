@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets
-from ._spec import Target
+from ._spec import Target, check_int
 from .prediction import predict
 from .tabularizer import WindowTabularizer
 
@@ -37,19 +37,18 @@ def run_demo(
     ``prediction.png`` and ``error.png`` (the last test day) and ``forecast.png`` (the
     day after) to ``out``.
     """
+    days, split = _check_demo_args(size, rounds, lat, lon)
     import xgboost
 
     from .xgboost import WindowDataIter
 
     say = (lambda *a: None) if quiet else print
-    days = max(24, round(60 * size))
     ds = datasets.tasmax(time=days, lat=lat, lon=lon)
-    split = days * 2 // 3
     train, test = ds.isel(time=slice(0, split)), ds.isel(time=slice(split, None))
     tab = WindowTabularizer(
-        input_dims={"lat": 9, "lon": 9, "time": 9},
-        input_overlap={"lat": 8, "lon": 8, "time": 8},
-        target=Target("tasmax", lead={"time": 1}),
+        input_dims={"lat": WINDOW, "lon": WINDOW, "time": WINDOW},
+        input_overlap={"lat": WINDOW - 1, "lon": WINDOW - 1, "time": WINDOW - 1},
+        target=Target("tasmax", lead={"time": LEAD}),
     ).fit(train)
     names = [str(n) for n in tab.get_feature_names_out()]
     n_train = tab.count_samples(train)
@@ -69,7 +68,7 @@ def run_demo(
 
     X, y, coords = tab.tabularize(test)
     pred = booster.inplace_predict(X)
-    persistence = X[:, names.index("tasmax(lat+0,lon+0,time-1)")]
+    persistence = X[:, names.index("tasmax(lat+0;lon+0;time-1)")]
     clim = train.tasmax.mean("time")
     climatology = clim.values[
         clim.get_index("lat").get_indexer(coords["lat"]),
@@ -114,6 +113,29 @@ def run_demo(
         "forecast": tomorrow,
         "pred": pred,
     }
+
+
+WINDOW, LEAD = 9, 1
+
+
+def _check_demo_args(size: float, rounds: int, lat: int, lon: int) -> tuple[int, int]:
+    """Days and the train/test split, checked before any work: each period must hold
+    a 9-day window and its next-day label."""
+    if not isinstance(size, int | float) or not size > 0:
+        raise ValueError(f"size must be a number > 0, got {size!r}")
+    check_int("rounds", rounds, 1)
+    for name, n in (("lat", lat), ("lon", lon)):
+        if check_int(name, n, 1) < WINDOW:
+            raise ValueError(f"{name} must be at least {WINDOW} (the window), got {n}")
+    days = max(24, round(60 * size))
+    split = days * 2 // 3
+    if days - split < WINDOW + LEAD:
+        raise ValueError(
+            f"size {size:g} gives {days} days and {days - split} test days, fewer than the "
+            f"{WINDOW + LEAD} a {WINDOW}-day window and its next-day label need: use a size "
+            "of at least 0.5"
+        )
+    return days, split
 
 
 def _write_maps(out: Path, truth, prediction, forecast) -> list[Path]:

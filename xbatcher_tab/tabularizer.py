@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn
 import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -27,11 +28,22 @@ __all__ = ["Tabular", "Target", "WindowTabularizer"]
 class WindowTabularizer(TransformerMixin, BaseEstimator):
     """Cut every sliding window of gridded data into one row of features.
 
-    Dims named in ``input_dims`` are windowed; every other dim of the data is a sample
-    dim (each index its own sample). Samples are enumerated in C order over the dims of
-    the first feature variable (then new dims of the other variables and the target,
-    then the data's other dims), so the order does not depend on how a store lists
-    its variables; windows that do not fit are dropped.
+    The data is a Dataset or a DataArray (its only variable, named after it, or
+    ``"values"`` when it has no name). Dims named in ``input_dims`` are windowed; every
+    other dim of the data is a sample dim (each index its own sample). The layout
+    learnt by ``fit`` is the contract for
+    every later table, whatever order a store lists its variables or dims in:
+
+    * features: the variables in order (default: every data variable, sorted by name),
+      each its window's cells in C order over ``input_dims``;
+    * samples: C order over the dims of the variable with the most dims (the first
+      such among the features, then the target), then new dims of the other variables,
+      then the data's other dims by name;
+    * which windows are samples: where the data holds the target variable, the windows
+      whose label lies inside the data; where it does not (only the feature variables
+      are needed), every window whose feature cells lie inside the data, including
+      those whose label lies past the data's end: forecasts, whose anchors' coordinate
+      labels are extrapolated along the lead dim by the coordinate's regular step.
 
     Parameters
     ----------
@@ -41,13 +53,13 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     input_overlap : dict, optional
         Overlap per input dim; the stride is ``size - overlap`` (default: no overlap).
     variables : list of str, optional
-        Feature variables, in order (default: every data variable). A variable lacking
-        some window dims contributes the cells of the dims it has; one lacking a sample
-        dim is repeated along it.
-    target : Target, optional
-        The label. Along ``target.lead`` dims the anchor is the label cell
-        ``start + size - 1 + lead``; samples whose label falls outside the data are
-        dropped. Elsewhere the anchor is the window's centre ``start + size // 2``.
+        Feature variables, in order (default: every data variable, sorted by name). A
+        variable lacking some window dims contributes the cells of the dims it has; one
+        lacking a sample dim is repeated along it.
+    target : Target or str, optional
+        The label; a variable name means ``Target(name)``. Along ``target.lead`` dims
+        the anchor is the label cell ``start + size - 1 + lead``; elsewhere it is the
+        window's centre ``start + size // 2``.
     dropna : bool, default False
         Drop samples with NaN in any feature or in the label.
     dtype : str or numpy dtype, default "float32"
@@ -64,7 +76,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     n_features_out_ : int
         Number of features.
     feature_names_out_ : ndarray of str
-        ``var(dim±offset,...)`` per feature, offsets from the anchor.
+        ``var(dim±offset;...)`` per feature, offsets from the anchor.
 
     Examples
     --------
@@ -79,7 +91,7 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     >>> X.shape, y.shape
     ((24, 18), (24,))
     >>> tab.get_feature_names_out()[:2].tolist()
-    ['tasmax(lat-1,lon-1,time-2)', 'tasmax(lat-1,lon-1,time-1)']
+    ['tasmax(lat-1;lon-1;time-2)', 'tasmax(lat-1;lon-1;time-1)']
     >>> list(coords.columns)
     ['time', 'lat', 'lon']
     """
@@ -140,9 +152,10 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         return self
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Names of the features: ``var(dim±offset,...)``, offsets from the anchor.
+        """Names of the features: ``var(dim±offset;...)``, offsets from the anchor.
 
-        The names are unique and valid for xgboost (no ``[``, ``]`` or ``<``).
+        The names are unique and valid for xgboost, LightGBM and Parquet (no ``[``,
+        ``]``, ``<``, ``,``, ``:``, ``"``, ``{`` or ``}``).
         """
         check_is_fitted(self, "layout_")
         return self.feature_names_out_.copy()
@@ -158,10 +171,32 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     def _table(self, X) -> Table:
         return load_table(self.get_layout(), X)
 
+    def _pandas_output(self) -> bool:
+        """Whether ``set_output(transform="pandas")`` (or the global config) asks for
+        DataFrames."""
+        local = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        chosen = local if local != "default" else sklearn.get_config()["transform_output"]
+        return chosen == "pandas"
+
+    def _output(self, rows: Tabular) -> Tabular:
+        if not self._pandas_output():
+            return rows
+        return rows.to_pandas(list(self.feature_names_out_), self.layout_.target)
+
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
-        """The feature table, ``(n_samples, n_features)``."""
+        """The feature table, ``(n_samples, n_features)``.
+
+        With ``set_output(transform="pandas")``, a DataFrame whose columns are the
+        feature names and whose index is the samples' ids (as ``sample_coords``).
+        """
         table = self._table(X)
-        return table.X(table.valid_ids())
+        ids = table.valid_ids()
+        if self._pandas_output():
+            index = pd.Index(ids, name="sample")
+            return pd.DataFrame(
+                table.X(ids), index=index, columns=list(self.feature_names_out_), copy=False
+            )
+        return table.X(ids)
 
     def target_values(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The label of each sample, ``(n_samples,)``, in the rows' order."""
@@ -180,12 +215,14 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
     def tabularize(self, X: xr.Dataset | xr.DataArray) -> Tabular:
         """X, y (None without a target) and the coordinate frame, in one pass.
 
-        Fits the tabularizer first if it is not fitted yet.
+        Fits the tabularizer first if it is not fitted yet. With
+        ``set_output(transform="pandas")``, X is a DataFrame and y a Series, indexed
+        by the samples' ids like ``coords``.
         """
         if not hasattr(self, "layout_"):
             self.fit(X)
         table = self._table(X)
-        return table.rows(table.valid_ids())
+        return self._output(table.rows(table.valid_ids()))
 
     def count_samples(self, X: xr.Dataset | xr.DataArray) -> int:
         """How many samples ``X`` gives (before ``dropna``), from its sizes alone.
@@ -233,7 +270,8 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         [(20, 3), (20, 3), (8, 3)]
         """
         opts = BatchOptions.from_kwargs("iter_batches", options)
-        return iter_batches(self.get_layout(), X, opts)
+        batches = iter_batches(self.get_layout(), X, opts)
+        return map(self._output, batches) if self._pandas_output() else batches
 
     def to_dask(self, X: xr.Dataset | xr.DataArray):
         """The table as lazy dask objects: ``X, y, coords``.

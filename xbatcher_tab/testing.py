@@ -28,8 +28,10 @@ def reference_table(
 ) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame]:
     """X, y and the coordinate frame by looping over every window position.
 
-    Samples run in C order over the first feature variable's dims (then new dims of the
-    other variables and the target, then the data's); along each input dim windows start every
+    Features are the variables in order (default: every data variable, sorted by
+    name). Samples run in C order over the dims of the variable with the most dims
+    (then new dims of the other variables and the target, then the data's other dims
+    by name); along each input dim windows start every
     ``size - overlap`` cells and must fit, and along a ``lead`` dim their label cell
     (``lead`` after the window's last cell) must fit too. The anchor is that label cell
     along lead dims and the window's centre elsewhere.
@@ -43,13 +45,19 @@ def reference_table(
     """
     input_overlap = dict(input_overlap or {})
     lead = dict(lead or {})
-    names = list(ds.data_vars) if variables is None else list(variables)
-    dims = []  # the first variable's dims, then new ones of the others and the target
+    names = sorted(ds.data_vars, key=str) if variables is None else list(variables)
+    needed = []
     for v in [*names, *([target] if target is not None else [])]:
+        if v not in needed:
+            needed.append(v)
+    most = max(len(ds[v].dims) for v in needed)
+    widest = [v for v in needed if len(ds[v].dims) == most][0]
+    dims = list(ds[widest].dims)  # the widest variable's dims, then the others' new ones
+    for v in needed:
         for d in ds[v].dims:
             if d not in dims:
                 dims.append(d)
-    dims += [d for d in ds.sizes if d not in dims]
+    dims += sorted((d for d in ds.sizes if d not in dims), key=str)
 
     per_dim = []  # (start, anchor) pairs per dim
     for d in dims:

@@ -1,0 +1,149 @@
+"""Writing a window table to Parquet without ever losing or half-writing a file.
+
+The table is streamed batch by batch into a temporary file beside the output, which
+is renamed into place only once it is complete: an error or an interrupt at any point
+leaves no output (and no temporary file), an existing output is replaced only when
+asked, and the data's own files are never written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import xarray as xr
+
+__all__ = ["FORMATS", "check_output", "export_parquet", "require_pyarrow"]
+
+FORMATS = (".parquet",)
+
+
+def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False):
+    """``out`` as a Path after the checks that protect the user's files.
+
+    Raises a ValueError for an output that is not ``.parquet``, is one of ``inputs`` or
+    lies inside one (a zarr store is a folder), is a folder, or lies in a folder that
+    does not exist; a FileExistsError for an existing output unless ``overwrite``.
+
+    Examples
+    --------
+    >>> check_output("table.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: the output table.csv must end in .parquet: export writes Parquet files
+    """
+    out = Path(out)
+    if out.suffix.lower() not in FORMATS:
+        raise ValueError(f"the output {out} must end in .parquet: export writes Parquet files")
+    target = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if target == source or source in target.parents:
+            raise ValueError(
+                f"the output {out} is the input {given} or lies inside it: choose another "
+                "path (the input is never written)"
+            )
+    if out.is_dir():
+        raise ValueError(f"the output {out} is a folder; give a file name ending in .parquet")
+    if not out.parent.is_dir():
+        raise ValueError(f"the output's folder {out.parent} does not exist; create it first")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"the output {out} exists; pass overwrite=True (--overwrite)")
+    return out
+
+
+def require_pyarrow():
+    """pyarrow (with its Parquet module), or an ImportError saying how to install it."""
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError as err:
+        raise ImportError(
+            "writing Parquet needs pyarrow: pip install 'xbatcher-tab[parquet]'"
+        ) from err
+    return pyarrow
+
+
+def export_parquet(
+    tab,
+    data: xr.Dataset | xr.DataArray,
+    out: str | Path,
+    *,
+    batch_size: int = 65536,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path] = (),
+    progress=None,
+) -> int:
+    """Stream the window table of ``data`` into the Parquet file ``out``, atomically.
+
+    Columns: the features (by name), ``label`` (with a target), one column per dim
+    with the anchor's coordinate label, and ``sample`` (the sample's id). The file
+    appears only when complete: on any error, or an interrupt, nothing is left behind.
+
+    Parameters
+    ----------
+    tab : WindowTabularizer
+        Fitted.
+    data : Dataset or DataArray
+        Read batch by batch (dask-backed data slab by slab).
+    out : path
+        A ``.parquet`` file, checked by :func:`check_output`.
+    batch_size : int
+        Rows per batch (and per Parquet row group).
+    overwrite : bool
+        Replace an existing output.
+    inputs : paths
+        Files or stores the data was read from: the output may not be one of them.
+    progress : callable, optional
+        Called with the number of rows of each batch written.
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt, tempfile, pandas as pd
+    >>> ds = xt.datasets.tasmax(time=6, lat=3, lon=4)
+    >>> tab = xt.WindowTabularizer(input_dims={"time": 2}, input_overlap={"time": 1},
+    ...                            target=xt.Target("tasmax", lead={"time": 1})).fit(ds)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     n = export_parquet(tab, ds, f"{tmp}/table.parquet", batch_size=10)
+    ...     columns = list(pd.read_parquet(f"{tmp}/table.parquet").columns)
+    >>> n, columns[:2], columns[-5:]
+    (48, ['tasmax(time-2)', 'tasmax(time-1)'], ['label', 'time', 'lat', 'lon', 'sample'])
+    """
+    out = check_output(out, inputs, overwrite)
+    pa = require_pyarrow()
+    names = [str(n) for n in tab.get_feature_names_out()]
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    writer = None
+    n = 0
+    try:
+        for X, y, coords in tab.iter_batches(data, batch_size=batch_size):
+            columns = {name: X[:, i] for i, name in enumerate(names)}
+            if y is not None:
+                columns["label"] = y
+            for d in coords.columns:
+                columns[str(d)] = coords[d].to_numpy()
+            columns["sample"] = coords.index.to_numpy()
+            table = pa.table(columns)
+            if writer is None:
+                writer = pa.parquet.ParquetWriter(partial, table.schema)
+            writer.write_table(table)
+            n += len(X)
+            if progress is not None:
+                progress(len(X))
+        if writer is None:
+            raise ValueError("the data has no complete window: nothing to export")
+        writer.close()
+        writer = None
+        os.replace(partial, out)  # atomic on one file system: all or nothing
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    return n
