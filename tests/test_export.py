@@ -1,0 +1,227 @@
+"""Exports that cannot lose data: the input is never written, an existing output is
+kept unless asked, and an error or an interrupt leaves no file behind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xbatcher_tab as xt
+from xbatcher_tab.cli import _open, main
+
+WINDOW = ["--input-dims", "lat=3,lon=3,time=2", "--target", "tasmax:time+1"]
+
+
+def run(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "xbatcher_tab", *map(str, args)],
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+def one_line_error(proc, code=2) -> str:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if "partial" in p.name)
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / "tasmax.zarr"
+    xt.datasets.tasmax(time=12, lat=6, lon=7).chunk({"time": 4}).to_zarr(
+        path, consolidated=False
+    )
+    return path
+
+
+def test_the_input_is_never_the_output(tmp_path, store):
+    data = tmp_path / "data.parquet"  # a netCDF file whose name ends in .parquet
+    xt.datasets.tasmax(time=6, lat=4, lon=5).to_netcdf(data, engine="scipy")
+    before = data.read_bytes()
+    line = one_line_error(run("export", data, *WINDOW, "--out", data, "--overwrite"))
+    assert "is the input" in line and "never written" in line
+    assert data.read_bytes() == before
+    inside = store / "table.parquet"  # inside the zarr store (a folder)
+    line = one_line_error(run("export", store, *WINDOW, "--out", inside))
+    assert "lies inside it" in line and not inside.exists()
+
+
+def test_an_existing_output_is_kept_unless_overwrite(tmp_path, store):
+    out = tmp_path / "table.parquet"
+    out.write_bytes(b"precious")
+    line = one_line_error(run("export", store, *WINDOW, "--out", out, "--quiet"))
+    assert "exists; pass --overwrite" in line
+    assert out.read_bytes() == b"precious"
+    proc = run("export", store, *WINDOW, "--out", out, "--quiet", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_parquet(out)) == 5 * 2 * 2  # 5 two-day windows with a label, 2 x 2
+    assert leftovers(tmp_path) == []
+
+
+def test_a_corrupt_chunk_mid_run_leaves_no_output(tmp_path, store):
+    chunk = store / "tasmax" / "c" / "2" / "0" / "0"  # days 8-11: read after a few batches
+    assert chunk.is_file()
+    chunk.write_bytes(b"\x00garbage" * 10)
+    out = tmp_path / "table.parquet"
+    line = one_line_error(
+        run("export", store, *WINDOW, "--out", out, "--quiet", "--batch-size", "20")
+    )
+    assert "nothing was written" in line
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_an_interrupt_mid_run_leaves_no_output(tmp_path):
+    store = tmp_path / "big.zarr"
+    xt.datasets.tasmax(time=60, lat=40, lon=48).chunk({"time": 2}).to_zarr(
+        store, consolidated=False
+    )
+    out = tmp_path / "table.parquet"
+    args = ["export", store, "--input-dims", "lat=5,lon=5,time=5", "--overlap",
+            "lat=4,lon=4,time=4", "--target", "tasmax:time+1", "--out", out, "--quiet",
+            "--batch-size", "500"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xbatcher_tab", *map(str, args)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not leftovers(tmp_path) and time.monotonic() < deadline:  # writing has begun
+        time.sleep(0.05)
+    assert leftovers(tmp_path), "the export never started writing"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "interrupted; nothing was written" in lines[0]
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "{tmp}/t.csv"], "must end in .parquet"),
+        (["--out", "{tmp}/missing/t.parquet"], "does not exist; create it first"),
+        (["--out", "{tmp}"], "must end in .parquet"),
+        (["--out", "{tmp}/t.parquet", "--chunks", "time=0"], "--chunks expects auto, native"),
+    ],
+)
+def test_bad_outputs_and_options_are_one_line(tmp_path, store, args, message):
+    args = [a.format(tmp=tmp_path) for a in args]
+    line = one_line_error(run("export", store, *WINDOW, *args, "--quiet"))
+    assert message in line
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "message"),
+    [
+        (["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "0"],
+         "xbatcher-tab export", "--batch-size: must be a positive integer, got '0'"),
+        (["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "2.5"],
+         "xbatcher-tab export", "--batch-size: must be a positive integer, got '2.5'"),
+        (["plan", "x.zarr", *WINDOW, "--memory", "-1"], "xbatcher-tab plan",
+         "--memory: must be a number of GiB > 0, got '-1'"),
+        (["demo", "--rounds", "0"], "xbatcher-tab demo", "--rounds: must be a positive integer"),
+        (["demo", "--size", "nan"], "xbatcher-tab demo", "--size: must be a number > 0"),
+    ],
+)
+def test_numeric_options_are_checked_by_their_command(args, usage, message):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert f"usage: {usage}" in proc.stderr and message in proc.stderr
+
+
+def test_demo_checks_its_size_before_any_work():
+    start = time.monotonic()
+    line = one_line_error(run("demo", "--size", "0.4", "--out", "nowhere"))
+    assert "gives 24 days and 8 test days" in line and "at least 0.5" in line
+    assert time.monotonic() - start < 30 and not Path("nowhere").exists()
+
+
+def test_version():
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"xbatcher-tab {xt.__version__}"
+
+
+def test_missing_pyarrow_is_a_hint(tmp_path, store, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    code = main(["export", str(store), *WINDOW, "--out", str(tmp_path / "t.parquet")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "pip install 'xbatcher-tab[parquet]'" in err
+
+
+def test_files_are_read_in_chunks_by_default(tmp_path):
+    path = tmp_path / "contiguous.nc"
+    xt.datasets.tasmax(time=20, lat=4, lon=5).to_netcdf(path, engine="netcdf4")
+    auto = _open(str(path))
+    assert auto.tasmax.chunks is not None  # lazy: streamed, not read whole
+    chosen = _open(str(path), "h5netcdf", "time=6")
+    assert chosen.tasmax.chunks[0] == (6, 6, 6, 2)
+    native = _open(str(path), None, "native")
+    assert native.tasmax.chunks[0] == (20,)
+
+
+def write_grib(path: Path, ds) -> None:
+    """``ds.tasmax`` as GRIB 2 messages, one per day, written with ecCodes."""
+    import eccodes
+
+    lats, lons = ds.lat.values, ds.lon.values
+    with open(path, "wb") as f:
+        for k, t in enumerate(ds.time.values):
+            gid = eccodes.codes_grib_new_from_samples("regular_ll_sfc_grib2")
+            keys = {
+                "Ni": len(lons),
+                "Nj": len(lats),
+                "latitudeOfFirstGridPointInDegrees": float(lats[-1]),
+                "latitudeOfLastGridPointInDegrees": float(lats[0]),
+                "longitudeOfFirstGridPointInDegrees": float(lons[0]),
+                "longitudeOfLastGridPointInDegrees": float(lons[-1]),
+                "iDirectionIncrementInDegrees": float(lons[1] - lons[0]),
+                "jDirectionIncrementInDegrees": float(lats[1] - lats[0]),
+                "dataDate": int(str(np.datetime_as_string(t, unit="D")).replace("-", "")),
+                "dataTime": 1200,
+                "shortName": "2t",
+            }
+            for key, value in keys.items():
+                eccodes.codes_set(gid, key, value)
+            eccodes.codes_set_values(gid, ds.tasmax.values[k][::-1].ravel().astype(float))
+            eccodes.codes_write(gid, f)
+            eccodes.codes_release(gid)
+
+
+def test_export_reads_grib(tmp_path):
+    ds = xt.datasets.tasmax(time=6, lat=5, lon=8)
+    grib = tmp_path / "t2m.grib2"
+    write_grib(grib, ds)
+    out = tmp_path / "t2m.parquet"
+    proc = run(
+        "export", grib, "--input-dims", "latitude=3,time=2", "--target", "t2m:time+1",
+        "--variables", "t2m", "--out", out, "--quiet",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t2m.grib2", "t2m.parquet"]  # no index
+    table = pd.read_parquet(out)
+    same = ds.rename(lat="latitude", lon="longitude", tasmax="t2m")
+    same = same.isel(latitude=slice(None, None, -1))  # GRIB runs north to south
+    tab = xt.WindowTabularizer(
+        input_dims={"latitude": 3, "time": 2}, target=xt.Target("t2m", lead={"time": 1})
+    )
+    X, y, coords = tab.tabularize(same[["t2m"]])
+    np.testing.assert_array_equal(table[list(tab.get_feature_names_out())].to_numpy(), X)
+    np.testing.assert_array_equal(table["label"].to_numpy(), y)
