@@ -139,6 +139,10 @@ class WindowBlockSplit:
     ``split(X, y, groups)`` takes the coordinate frame (``tab.sample_coords(ds)``) or
     an array of anchor labels along ``dim`` as ``groups``, so it works with
     ``cross_val_score(model, X, y, groups=coords, cv=WindowBlockSplit(tab, ...))``.
+    Given a :class:`WindowData` as ``X`` it splits the data's steps instead (for
+    ``GridSearchCV(xt.WindowModel(...), ...)``); the gap then follows ``tab``'s window,
+    fitted or not, so give it the widest window the search tries. A fold that the gap
+    leaves without any training window raises a ValueError naming the gap.
 
     Examples
     --------
