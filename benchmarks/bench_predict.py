@@ -32,20 +32,13 @@ import subprocess
 import tempfile
 import time
 
-from _report import print_rows  # noqa: E402
+from _report import print_rows, rss_kb  # noqa: E402
 
 MODES = ["table", "xt.predict", "zarr -> zarr"]
 WINDOW = dict(
     input_dims={"lat": 9, "lon": 9, "time": 9},
     input_overlap={"lat": 8, "lon": 8, "time": 8},
 )
-
-
-def rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def run_mode(mode: str, tmp: str) -> dict:

@@ -15,22 +15,20 @@ over the process's state before the epoch is its own:
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
+
+from _report import rss_kb  # noqa: E402
 
 MODES = ["memory sequential", "zarr sequential", "memory shuffled", "zarr shuffled"]
-
-
-def rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def run_mode(mode: str, store: str, batch_size: int) -> dict:

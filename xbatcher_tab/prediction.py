@@ -27,7 +27,7 @@ from ._layout import Layout
 from ._slabs import SlabSource
 from ._spec import check_choice, check_int
 from ._table import Table
-from .tabularizer import WindowTabularizer
+from .tabularizer import GridInputMixin, WindowTabularizer
 
 __all__ = ["WindowModel", "predict"]
 
@@ -296,7 +296,7 @@ def _progress_bar(enabled: bool, total: int):
     return tqdm(total=total, desc="predict", unit="samples", unit_scale=True, leave=False)
 
 
-class WindowModel(MetaEstimatorMixin, BaseEstimator):
+class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
     """A tabularizer and an estimator as one model of gridded data.
 
     ``fit(data)`` cuts the labelled table and fits the estimator; ``predict(data)`` is
@@ -335,13 +335,6 @@ class WindowModel(MetaEstimatorMixin, BaseEstimator):
     def __init__(self, tabularizer: WindowTabularizer, estimator: Any) -> None:
         self.tabularizer = tabularizer
         self.estimator = estimator
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.allow_nan = True
-        tags.target_tags.required = False
-        return tags
 
     def fit(self, X: object, y: object = None, **fit_params: Any) -> WindowModel:
         """Fit the tabularizer and the estimator on the labelled table of ``X``.

@@ -22,10 +22,22 @@ from ._table import Table, Tabular
 from .batching import iter_batches
 from .dask import to_dask
 
-__all__ = ["Tabular", "Target", "WindowTabularizer"]
+__all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer"]
 
 
-class WindowTabularizer(TransformerMixin, BaseEstimator):
+class GridInputMixin:
+    """scikit-learn tags of an estimator that takes gridded xarray data, not a 2-D
+    array, may see NaN, and finds its labels in the data."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = False
+        return tags
+
+
+class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
     """Cut every sliding window of gridded data into one row of features.
 
     The data is a Dataset or a DataArray (its only variable, named after it, or
@@ -111,13 +123,6 @@ class WindowTabularizer(TransformerMixin, BaseEstimator):
         self.target = target
         self.dropna = dropna
         self.dtype = dtype
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.allow_nan = True
-        tags.target_tags.required = False
-        return tags
 
     # -- fitting -----------------------------------------------------------------------
 
