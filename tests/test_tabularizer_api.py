@@ -100,7 +100,26 @@ def ds():
             ValueError,
             r"dtype must be a numeric dtype",
         ),
-        ({"input_dims": {"time": 3}, "dropna": "yes"}, TypeError, r"dropna must be True or False"),
+        (
+            {"input_dims": {"time": 3}, "dropna": "yes"},
+            ValueError,
+            r"dropna must be True, False or 'target', got 'yes'",
+        ),
+        ({"input_dims": {"time": 3}, "dropna": 1}, TypeError, r"dropna must be True, False"),
+        ({"input_dims": {"time": 3}, "center": "median"}, ValueError, r"center must be None"),
+        ({"input_dims": {"time": 3}, "stats": ["median"]}, ValueError, r"valid summaries"),
+        (
+            {"input_dims": {"time": 3}, "coord_features": ["lat.hour"]},
+            ValueError,
+            r"coord_features names 'lat.hour'",
+        ),
+        (
+            {"input_dims": {"time": 3}, "coord_features": {"lat": "cyclic"}},
+            ValueError,
+            r"cannot be cyclic",
+        ),
+        ({"input_dims": {"time": 3}, "scale": "yes"}, TypeError, r"scale must be True or False"),
+        ({"input_dims": {"time": 3}, "where": "land"}, TypeError, r"where must be a boolean"),
     ],
 )
 def test_bad_parameters_fail_at_fit(ds, kwargs, exc, pattern):

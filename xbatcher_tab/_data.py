@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+
+from ._spec import PERIODS
 
 __all__ = [
     "DEFAULT_NAME",
     "as_dataset",
     "chunk_sizes",
+    "coordinate_features",
     "coordinate_labels",
     "coordinate_values",
     "is_dask",
@@ -116,3 +120,48 @@ def regular_step(values: np.ndarray, dim: Hashable):
             f"(steps from {steps.min()} to {steps.max()}); forecasts need a regular step"
         )
     return step
+
+
+def coordinate_features(
+    values: dict, cells: dict, specs: Sequence[tuple[str, str]], dtype=np.float64
+) -> np.ndarray:
+    """Columns of the anchors' coordinate features, ``(n_samples, n_columns)``.
+
+    ``specs`` are ``(source, encoding)`` pairs: a source is a dim (its coordinate label,
+    or the anchor's position for a dim without a coordinate) or ``dim.field``, a
+    calendar field of a datetime coordinate (``time.hour``); "cyclic" gives its sine
+    and cosine over the field's period (a day of year over its year's length).
+
+    Examples
+    --------
+    >>> hours = np.array(["2000-01-01T06", "2000-01-01T18"], dtype="datetime64[h]")
+    >>> coordinate_features({"time": hours}, {"time": np.array([0, 1])},
+    ...                     [("time.hour", "raw"), ("time.hour", "cyclic")]).round(6).tolist()
+    [[6.0, 1.0, 0.0], [18.0, -1.0, -0.0]]
+    """
+    columns = []
+    for source, encoding in specs:
+        dim, _, field_ = source.partition(".")
+        labels = coordinate_labels(values[dim], cells[dim], dim)
+        if field_:
+            if np.asarray(labels).dtype.kind != "M":
+                raise ValueError(
+                    f"coord_features {source!r} needs a datetime coordinate along {dim!r}, "
+                    f"got dtype {np.asarray(labels).dtype}"
+                )
+            index = pd.DatetimeIndex(labels)
+            raw = np.asarray(getattr(index, field_), dtype=np.float64)
+        else:
+            raw = np.asarray(labels, dtype=np.float64)
+        if encoding != "cyclic":
+            columns.append(raw)
+            continue
+        if field_ == "dayofyear":
+            phase = (raw - 1) / np.where(index.is_leap_year, 366.0, 365.0)
+        elif field_ in ("month",):
+            phase = (raw - 1) / PERIODS[field_]
+        else:
+            phase = raw / PERIODS[field_ or dim]
+        columns += [np.sin(2 * np.pi * phase), np.cos(2 * np.pi * phase)]
+    n = len(next(iter(cells.values()))) if cells else 0
+    return np.stack(columns, axis=1).astype(dtype) if columns else np.empty((n, 0), dtype)

@@ -8,12 +8,20 @@ reshape that view; the only copy happens when the final output is laid out.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["copy_friendly_view", "gather_rows", "layout", "window_any", "window_view"]
+__all__ = [
+    "copy_friendly_view",
+    "finish_windows",
+    "gather_rows",
+    "layout",
+    "window_any",
+    "window_view",
+]
 
 
 def window_view(
@@ -203,3 +211,54 @@ def copy_friendly_view(
     # the other window axes' cells so the cell order is that of ``axes``
     view = window_view(expanded, axes[:1], sizes[:1], steps[:1])
     return np.moveaxis(view, -1, arr.ndim)
+
+
+def finish_windows(
+    block: np.ndarray,
+    cells: slice,
+    anchor_cell: int,
+    center: str | None = None,
+    reference: int | None = None,
+    scaling: tuple[float, float] | None = None,
+    stats: dict[str, int] | None = None,
+    chunk_bytes: int = 1 << 22,
+) -> np.ndarray:
+    """Turn one variable's raw window cells in ``block`` (rows of X) into its features,
+    in place, a cache-sized chunk of rows at a time.
+
+    In order: scale the cells (``(x - mean) / std``); write each summary of ``stats``
+    (``{"mean": column, ...}``, NaN-aware) into its column; centre the cells on the
+    reference (the cell ``anchor_cell`` or the window mean) and write the reference
+    into column ``reference``.
+
+    Examples
+    --------
+    >>> X = np.array([[1.0, 2.0, 6.0, 0.0, 0.0]])
+    >>> finish_windows(X, slice(0, 3), 1, "anchor", 3, stats={"max": 4}).tolist()
+    [[-1.0, 0.0, 4.0, 2.0, 6.0]]
+    """
+    stats = stats or {}
+    n_cells = cells.stop - cells.start
+    rows = max(1, chunk_bytes // max(1, block.shape[1] * block.itemsize))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
+        for lo in range(0, block.shape[0], rows):
+            part = block[lo : lo + rows]
+            values = part[:, cells]  # a view: (rows, cells)
+            if scaling is not None:
+                mean, std = scaling
+                values -= mean
+                values *= 1.0 / std
+            for stat, column in stats.items():
+                part[:, column] = _SUMMARIES[stat](values, axis=1)
+            if center is not None:
+                if center == "anchor":
+                    ref = values[:, anchor_cell].copy()
+                else:
+                    ref = np.nanmean(values, axis=1) if n_cells > 1 else values[:, 0].copy()
+                values -= ref[:, None]
+                part[:, reference] = ref
+    return block
+
+
+_SUMMARIES = {"mean": np.nanmean, "std": np.nanstd, "min": np.nanmin, "max": np.nanmax}

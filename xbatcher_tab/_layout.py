@@ -15,7 +15,16 @@ import numpy as np
 import xarray as xr
 
 from ._index import SampleGrid, sample_grid
-from ._spec import Target, WindowSpec, check_bool, check_lead, make_window_spec
+from ._spec import (
+    Target,
+    WindowSpec,
+    check_center,
+    check_coord_features,
+    check_dropna,
+    check_lead,
+    check_stats,
+    make_window_spec,
+)
 
 __all__ = ["Layout", "check_layout", "learn_layout", "sample_order", "select_needed"]
 
@@ -33,7 +42,14 @@ class Layout:
     target, target_dims, target_attrs : the label variable, its dims and attributes
         (None, None, {} without a target).
     dtype : dtype of the feature rows.
-    dropna : whether samples with NaN in a feature or the label are dropped.
+    dropna : False, True (samples with NaN in a feature or the label are dropped) or
+        "target" (samples whose label is NaN).
+    center : per feature variable, None, "anchor" or "mean": its cells minus that
+        reference value, which is kept as a feature of its own.
+    scaling : per feature variable, ``(mean, std)`` learnt at fit, or None (no scaling).
+    stats : summaries of each variable's window appended after its cells.
+    coord_features : ``(source, encoding)`` pairs: anchors' coordinates as features.
+    where : a boolean DataArray or a callable selecting samples by their anchor.
     """
 
     dims: tuple[Hashable, ...]
@@ -43,8 +59,13 @@ class Layout:
     target: Hashable | None
     target_dims: tuple[Hashable, ...] | None
     dtype: np.dtype
-    dropna: bool = False
+    dropna: bool | str = False
     target_attrs: dict = field(default_factory=dict)
+    center: dict = field(default_factory=dict)
+    scaling: dict | None = None
+    stats: tuple[str, ...] = ()
+    coord_features: tuple[tuple[str, str], ...] = ()
+    where: object = field(default=None, compare=False)
 
     @property
     def needed(self) -> list:
@@ -52,17 +73,32 @@ class Layout:
         extra = [self.target] if self.target is not None else []
         return list(dict.fromkeys([*self.variables, *extra]))
 
+    @property
+    def selects(self) -> bool:
+        """Whether the samples kept depend on the data's values (dropna, where)."""
+        return bool(self.dropna) or self.where is not None
+
     def window_dims(self, variable: Hashable) -> tuple[Hashable, ...]:
         """The windowed dims ``variable`` has, in feature (``input_dims``) order."""
         return tuple(d for d in self.window.dims if d in self.var_dims[variable])
 
     def n_cells(self, variable: Hashable) -> int:
-        """Features ``variable`` contributes: the cells of its window."""
+        """Cells of ``variable``'s window."""
         return int(np.prod([self.window.size(d) for d in self.window_dims(variable)]))
+
+    def column_plan(self) -> tuple[list[VariableColumns], slice]:
+        """Where each variable's features sit in a row, and the coordinate features."""
+        plans, first = [], 0
+        for v in self.variables:
+            plan = VariableColumns.of(self, v, first)
+            plans.append(plan)
+            first = plan.stop
+        n_coords = sum(2 if enc == "cyclic" else 1 for _, enc in self.coord_features)
+        return plans, slice(first, first + n_coords)
 
     @property
     def n_features(self) -> int:
-        return sum(self.n_cells(v) for v in self.variables)
+        return self.column_plan()[1].stop
 
     def labelled(self, ds: xr.Dataset) -> bool:
         """Whether ``ds`` holds the labels: then only windows whose label lies inside
@@ -75,20 +111,73 @@ class Layout:
         return sample_grid(self.window, {d: int(dim_sizes[d]) for d in self.dims}, labelled)
 
     def feature_names(self) -> list[str]:
-        """``var(dim±offset;...)`` per feature, offsets from the sample's anchor.
+        """The features' names, in order.
 
-        Valid feature names for xgboost (no ``[``, ``]``, ``<``), LightGBM (no JSON
-        special characters ``"``, ``,``, ``:``, ``[``, ``]``, ``{``, ``}``) and Parquet.
+        A window cell is ``var(dim±offset;...)``, offsets from the sample's anchor,
+        suffixed ``-anchor`` or ``-mean`` when centred; a centring reference is
+        ``var@anchor`` or ``var@mean``, a summary ``var@std`` (etc.), a coordinate
+        feature ``anchor.lat``, ``anchor.time.hour`` or ``anchor.time.hour.sin``/``.cos``.
+        Valid names for xgboost (no ``[``, ``]``, ``<``), LightGBM (no JSON special
+        characters ``"``, ``,``, ``:``, ``[``, ``]``, ``{``, ``}``) and Parquet.
         """
         names = []
         for v in self.variables:
             wdims = self.window_dims(v)
+            suffix = f"-{self.center[v]}" if self.center.get(v) else ""
             for cell in np.ndindex(*(self.window.size(d) for d in wdims)):
                 parts = ";".join(
                     f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
                 )
-                names.append(f"{v}({parts})" if parts else str(v))
+                names.append((f"{v}({parts})" if parts else str(v)) + suffix)
+            if self.center.get(v):
+                names.append(f"{v}@{self.center[v]}")
+            names += [f"{v}@{stat}" for stat in VariableColumns.stats_of(self, v)]
+        for source, encoding in self.coord_features:
+            if encoding == "cyclic":
+                names += [f"anchor.{source}.sin", f"anchor.{source}.cos"]
+            else:
+                names.append(f"anchor.{source}")
         return names
+
+
+@dataclass(frozen=True)
+class VariableColumns:
+    """One feature variable's columns: its window ``cells``, the column of its centring
+    ``reference`` (or None), and one column per summary in ``stats``. ``anchor_cell``
+    is the cell nearest the anchor (the centre; along a lead dim the last cell)."""
+
+    variable: Hashable
+    cells: slice
+    anchor_cell: int
+    center: str | None
+    reference: int | None
+    stats: dict[str, int]
+    stop: int
+
+    @staticmethod
+    def stats_of(layout: Layout, variable: Hashable) -> tuple[str, ...]:
+        """The summaries appended for ``variable`` (the mean only once: as the centring
+        reference when ``center="mean"``)."""
+        center = layout.center.get(variable)
+        return tuple(s for s in layout.stats if not (s == "mean" and center == "mean"))
+
+    @classmethod
+    def of(cls, layout: Layout, variable: Hashable, first: int) -> VariableColumns:
+        wdims = layout.window_dims(variable)
+        shape = [layout.window.size(d) for d in wdims]
+        nearest = [layout.window.size(d) - 1 if layout.window.lead(d) else
+                   layout.window.size(d) // 2 for d in wdims]
+        anchor_cell = int(np.ravel_multi_index(nearest, shape)) if shape else 0
+        cells = slice(first, first + layout.n_cells(variable))
+        center = layout.center.get(variable)
+        column = cells.stop
+        reference = None
+        if center:
+            reference, column = column, column + 1
+        stats = {}
+        for stat in cls.stats_of(layout, variable):
+            stats[stat], column = column, column + 1
+        return cls(variable, cells, anchor_cell, center, reference, stats, column)
 
 
 def learn_layout(
@@ -99,10 +188,25 @@ def learn_layout(
     target: object,
     dtype: object,
     dropna: object = False,
+    *,
+    center: object = None,
+    stats: object = (),
+    coord_features: object = None,
+    where: object = None,
+    scaling: dict | None = None,
 ) -> Layout:
-    """Validate the tabularizer's parameters against ``ds`` and learn the layout."""
+    """Validate the tabularizer's parameters against ``ds`` and learn the layout.
+
+    ``scaling``: each feature variable's ``(mean, std)`` (learnt from the data by the
+    caller), or None.
+    """
     sizes = dict(ds.sizes)
-    dropna = check_bool("dropna", dropna)
+    dropna = check_dropna(dropna)
+    if where is not None and not (isinstance(where, xr.DataArray) or callable(where)):
+        raise TypeError(
+            "where must be a boolean DataArray over some of the data's dims, or a function "
+            f"of the data giving one, got {type(where).__name__}"
+        )
     # by default every data variable, sorted by name: a store may list them in any order
     names = sorted(ds.data_vars, key=str) if variables is None else _check_variables(variables, ds)
     if not names:
@@ -144,6 +248,15 @@ def learn_layout(
         dtype=np_dtype,
         dropna=dropna,
         target_attrs=target_attrs,
+        center=check_center(center, names),
+        scaling=scaling,
+        stats=check_stats(stats),
+        coord_features=check_coord_features(
+            coord_features,
+            list(sizes),
+            [d for d in sizes if d in ds.coords and ds[d].dtype.kind == "M"],
+        ),
+        where=where,
     )
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import as_dataset, chunk_sizes, coordinate_values, is_lazy
+from ._data import as_dataset, chunk_sizes, is_lazy
 from ._index import Slab, slab_plan
 from ._layout import Layout, check_layout, select_needed
-from ._table import Table, Tabular
+from ._table import DataContext, Table, Tabular
 
 __all__ = ["SlabSource", "load_table", "needed_data", "slab_rows"]
 
@@ -37,14 +37,14 @@ def needed_data(layout: Layout, data: object, labelled: bool | None = None) -> x
 
 def load_table(layout: Layout, data: object, labelled: bool | None = None) -> Table:
     """The whole data as one Table (dask-backed data computed, only what is needed)."""
-    return Table(layout, needed_data(layout, data, labelled).compute(), labelled=labelled)
+    ds = needed_data(layout, data, labelled).compute()
+    return Table(layout, ds, context=DataContext.of(layout, ds, labelled))
 
 
-def slab_rows(layout: Layout, part: xr.Dataset, start: int, coords: dict, labelled: bool):
+def slab_rows(layout: Layout, part: xr.Dataset, start: int, context: DataContext):
     """Every row a slab keeps (``part``: the slab's cells, numpy-backed; ``start``: its
-    first cell along the outermost dim; ``coords``: the whole data's coordinates), with
-    global ids. A dask task runs this."""
-    table = Table(layout, part, start=start, coords=coords, labelled=labelled)
+    first cell along the outermost dim), with global ids. A dask task runs this."""
+    table = Table(layout, part, start=start, context=context)
     return table.rows(table.valid_ids())
 
 
@@ -81,9 +81,10 @@ class SlabSource:
     ) -> None:
         ds = needed_data(layout, data, labelled)
         self.layout = layout
-        self.labelled = layout.labelled(ds) if labelled is None else labelled
+        self.context = DataContext.of(layout, ds, labelled)
+        self.labelled = self.context.labelled
+        self.coords = self.context.coords
         self.grid = layout.grid(ds.sizes, self.labelled)
-        self.coords = coordinate_values(ds, layout.dims)
         d0 = self.grid.dims[0]
         if load and is_lazy(ds.variables.values()):
             ds = ds.compute()
@@ -111,15 +112,14 @@ class SlabSource:
                 self.layout,
                 self.part(k).compute(),
                 start=self.slabs[k].cells.start,
-                coords=self.coords,
-                labelled=self.labelled,
+                context=self.context,
             )
         return self._cache[k]
 
     def ids(self, k: int) -> np.ndarray:
         """Global ids of the samples slab ``k`` keeps (reads it only under dropna)."""
         slab = self.slabs[k]
-        if not self.layout.dropna:
+        if not self.layout.selects:
             return np.arange(slab.first_id, slab.first_id + slab.n_samples, dtype=np.int64)
         return self.table(k).valid_ids()
 

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import coordinate_labels, coordinate_values
-from ._gather import copy_friendly_view, gather_rows, window_any, window_view
+from ._data import coordinate_features, coordinate_labels, coordinate_values
+from ._gather import copy_friendly_view, finish_windows, gather_rows, window_any, window_view
 from ._index import SampleGrid
-from ._layout import Layout, check_layout
+from ._layout import Layout, VariableColumns, check_layout
 
 __all__ = ["Table", "Tabular", "anchor_frame"]
 
@@ -63,26 +63,87 @@ class FeatureArray:
     steps: tuple[int, ...]
     columns: slice
 
+    plan: VariableColumns
+
     @classmethod
-    def prepare(
-        cls, layout: Layout, name: Hashable, var: xr.Variable, first_column: int
-    ) -> FeatureArray:
-        wdims = layout.window_dims(name)
+    def prepare(cls, layout: Layout, plan: VariableColumns, var: xr.Variable) -> FeatureArray:
+        wdims = layout.window_dims(plan.variable)
         dims = [d for d in layout.dims if d in var.dims and d not in wdims] + list(wdims)
         arr = np.ascontiguousarray(var.transpose(*dims).values, dtype=layout.dtype)
-        sizes = tuple(layout.window.size(d) for d in wdims)
         return cls(
             dims=tuple(dims),
             arr=arr,
             axes=tuple(dims.index(d) for d in wdims),
-            sizes=sizes,
+            sizes=tuple(layout.window.size(d) for d in wdims),
             steps=tuple(layout.window.stride(d) for d in wdims),
-            columns=slice(first_column, first_column + int(np.prod(sizes, dtype=np.int64))),
+            columns=plan.cells,
+            plan=plan,
         )
+
+    @property
+    def transformed(self) -> bool:
+        """Whether its cells become more than raw values (scaled, centred, summaries)."""
+        return bool(self.plan.center or self.plan.stats) or self.scaling is not None
+
+    scaling: tuple[float, float] | None = None
 
     def windows(self) -> np.ndarray:
         """Every window: shape (positions along each of ``dims``) + window ``sizes``."""
         return window_view(self.arr, self.axes, self.sizes, self.steps)
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """What a table cut from a slab needs to know of the whole data.
+
+    ``coords``: each dim's 1-D coordinate values (to label anchors, including forecast
+    anchors past the data's end); ``labelled``: whether samples need their label
+    inside the data (without, the last windows along lead dims are forecasts and
+    there is no ``y``); ``mask``: the layout's ``where`` on the whole data, as
+    ``(dims, boolean array)`` (samples whose anchor it marks False are dropped, those
+    past its end kept), or None.
+    """
+
+    coords: dict
+    labelled: bool
+    mask: tuple[tuple[Hashable, ...], np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> DataContext:
+        """The context of ``ds`` as the whole data (``labelled`` default: whether it
+        holds the target variable). Evaluates ``where`` on it (a callable ``where``
+        runs on the whole, possibly lazy, data; its mask is computed)."""
+        labelled = layout.labelled(ds) if labelled is None else labelled
+        return cls(coordinate_values(ds, layout.dims), labelled, _resolve_where(layout, ds))
+
+
+def _resolve_where(layout: Layout, ds: xr.Dataset):
+    where = layout.where
+    if where is None:
+        return None
+    mask = where(ds) if callable(where) and not isinstance(where, xr.DataArray) else where
+    if not isinstance(mask, xr.DataArray):
+        raise TypeError(f"where(data) must give a boolean DataArray, got {type(mask).__name__}")
+    extra = [d for d in mask.dims if d not in layout.dims]
+    if extra:
+        raise ValueError(
+            f"where has dims {extra} that the data does not have; its dims are {list(layout.dims)}"
+        )
+    for d in mask.dims:  # on the data's grid: by label where both have a coordinate
+        if d in mask.coords and d in ds.coords and mask[d].dims == (d,):
+            mask = mask.reindex({d: ds[d].values}, fill_value=False)
+        elif mask.sizes[d] != ds.sizes[d]:
+            raise ValueError(
+                f"where's {d!r} dimension has length {mask.sizes[d]} but the data's has "
+                f"{ds.sizes[d]} (give where a coordinate to align it by label)"
+            )
+    dims = tuple(d for d in layout.dims if d in mask.dims)
+    values = np.asarray(mask.transpose(*dims).values)
+    if values.dtype != bool:
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"where must be boolean, got dtype {values.dtype}")
+        values = np.nan_to_num(values, nan=0.0).astype(bool)
+    return dims, values
 
 
 class Table:
@@ -97,13 +158,9 @@ class Table:
         Where ``ds`` starts along the outermost sample dim in the whole data, when it is
         a slab of it (a multiple of that dim's stride): ids and anchor cells are those
         of the whole data.
-    coords : dict, optional
-        The whole data's 1-D coordinate values per dim (default: those of ``ds``), to
-        label anchors, including forecast anchors past the data's end.
-    labelled : bool, optional
-        Whether samples need their label inside the data (default: whether ``ds``
-        holds the target variable); without, the last windows along lead dims are
-        forecasts and there is no ``y``.
+    context : DataContext, optional
+        What the table needs to know of the whole data (default: ``ds`` is the whole
+        data).
     """
 
     def __init__(
@@ -111,12 +168,11 @@ class Table:
         layout: Layout,
         ds: xr.Dataset,
         start: int = 0,
-        coords: Mapping | None = None,
-        labelled: bool | None = None,
+        context: DataContext | None = None,
     ) -> None:
-        has_target = layout.labelled(ds)
-        labelled = has_target if labelled is None else labelled
-        if labelled and not has_target:
+        context = DataContext.of(layout, ds) if context is None else context
+        labelled = context.labelled
+        if labelled and not layout.labelled(ds):
             raise ValueError(
                 f"the data lacks the target variable {layout.target!r}: labels need it"
             )
@@ -129,18 +185,20 @@ class Table:
             raise ValueError(f"a slab must start on a window start along {d0!r}, got {start}")
         self.start = start
         self.first_id = start // layout.window.stride(d0) * self.grid.inner
+        plans, self._coord_columns = layout.column_plan()
         self.features: list[FeatureArray] = []
-        column = 0
-        for v in layout.variables:
-            feature = FeatureArray.prepare(layout, v, ds[v].variable, column)
+        for plan in plans:
+            feature = FeatureArray.prepare(layout, plan, ds[plan.variable].variable)
+            if layout.scaling is not None:
+                feature.scaling = layout.scaling[plan.variable]
             self.features.append(feature)
-            column = feature.columns.stop
-        self.n_features = column
+        self.n_features = self._coord_columns.stop
+        self._mask = context.mask
         self._target = None
         if labelled:
             tvar = ds[layout.target].variable
             self._target = (tuple(tvar.dims), np.asarray(tvar.values))
-        self._coords = dict(coords) if coords is not None else coordinate_values(ds, layout.dims)
+        self._coords = context.coords
 
     @property
     def n_samples(self) -> int:
@@ -153,20 +211,36 @@ class Table:
         return dict(zip(self.grid.dims, self.grid.positions(local), strict=True))
 
     def valid_ids(self) -> np.ndarray:
-        """Global ids of the samples to keep: all, or under ``dropna`` those free of NaN."""
+        """Global ids of the samples to keep: all, less those ``where`` drops and,
+        under ``dropna``, those with NaN in a feature or the label (``"target"``: in the
+        label)."""
         ids = np.arange(self.n_samples, dtype=np.int64) + self.first_id
-        if not self.layout.dropna:
+        if not self.layout.selects:
             return ids
         pos = self._positions(ids)
         bad = np.zeros(ids.size, dtype=bool)
-        for f in self.features:
-            if f.arr.dtype.kind != "f":
-                continue
-            has_nan = window_any(np.isnan(f.arr), f.axes, f.sizes, f.steps)
-            bad |= has_nan[tuple(pos[d] for d in f.dims)]
-        if self._target is not None:
+        if self.layout.dropna is True:
+            for f in self.features:
+                if f.arr.dtype.kind != "f":
+                    continue
+                has_nan = window_any(np.isnan(f.arr), f.axes, f.sizes, f.steps)
+                bad |= has_nan[tuple(pos[d] for d in f.dims)]
+        if self.layout.dropna and self._target is not None:
             bad |= np.isnan(self.y(ids, pos=pos).astype(float, copy=False))
+        if self._mask is not None:
+            bad |= ~self._masked_in(self.anchor_cells(ids, pos), ids.size)
         return ids[~bad]
+
+    def _masked_in(self, cells: Mapping[Hashable, np.ndarray], n: int) -> np.ndarray:
+        """Whether ``where`` keeps each of ``n`` anchors (True past the mask's extent)."""
+        dims, mask = self._mask
+        index = [cells[d] for d in dims]
+        inside = np.ones(n, dtype=bool)
+        for axis, idx in enumerate(index):
+            inside &= idx < mask.shape[axis]
+        kept = np.ones_like(inside)
+        kept[inside] = mask[tuple(i[inside] for i in index)] if index else bool(mask)
+        return kept
 
     # -- X -------------------------------------------------------------------------------
 
@@ -196,7 +270,24 @@ class Table:
                 else:
                     part = {d: p[lo:hi] for d, p in pos.items()}
                 self._copy_rows(part, out[lo:hi])
+        self._finish(ids, out, pos)
         return out
+
+    def _finish(self, ids: np.ndarray, out: np.ndarray, pos: dict | None) -> None:
+        """Raw window cells -> features: scaling, summaries, centring (in place), then
+        the coordinate features."""
+        for f in self.features:
+            if f.transformed:
+                plan = f.plan
+                finish_windows(
+                    out, plan.cells, plan.anchor_cell, plan.center, plan.reference,
+                    f.scaling, plan.stats,
+                )
+        if self.layout.coord_features:
+            cells = self.anchor_cells(ids, pos)
+            out[:, self._coord_columns] = coordinate_features(
+                self._coords, cells, self.layout.coord_features, out.dtype
+            )
 
     def _whole_blocks(self, local: np.ndarray) -> tuple[int, int]:
         """Rows ``[first, last)`` of ``local`` that are whole blocks, in order."""

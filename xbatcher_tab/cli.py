@@ -190,7 +190,7 @@ def cmd_plan(args) -> None:
     batch = max(1, budget // (3 * row_bytes))  # two batches in flight plus their copy
     batch = 1 << (batch.bit_length() - 1)
     print(f"dims           {sizes}")
-    print(f"samples        {n:,}" + (" (before dropna)" if tab.dropna else ""))
+    print(f"samples        {n:,}" + (" (before dropna)" if tab.get_layout().selects else ""))
     print(f"features       {tab.n_features_out_:,} ({', '.join(map(str, tab.variables_))})")
     print(f"table          {n * row_bytes / 1e9:,.2f} GB as {tab.layout_.dtype}")
     print(
@@ -218,7 +218,7 @@ def cmd_export(args) -> None:
         try:
             from tqdm.auto import tqdm
 
-            total = None if tab.dropna else tab.count_samples(ds)
+            total = None if tab.get_layout().selects else tab.count_samples(ds)
             bar = tqdm(total=total, unit="samples", unit_scale=True, desc="export")
         except ImportError:
             bar = None

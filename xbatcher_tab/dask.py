@@ -32,9 +32,9 @@ def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     y_dtype = source.ds[layout.target].dtype if source.labelled else None
     x_blocks, y_blocks, frames = [], [], []
     for k, slab in enumerate(source.slabs):
-        rows = np.nan if layout.dropna else slab.n_samples
+        rows = np.nan if layout.selects else slab.n_samples
         task = dask.delayed(slab_rows, pure=True, nout=3)(
-            layout, source.part(k), slab.cells.start, source.coords, source.labelled
+            layout, source.part(k), slab.cells.start, source.context
         )
         x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
         if y_dtype is not None:
@@ -48,7 +48,7 @@ def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
 def _coords(source: SlabSource, frames: list):
     """The coordinate frame: pandas when it needs no data values, dask otherwise."""
     grid, ds = source.grid, source.ds
-    if not source.layout.dropna:
+    if not source.layout.selects:
         # anchors depend on sizes and coordinates only: build them now, cheaply
         ids = np.arange(grid.n_samples, dtype=np.int64)
         cells = dict(zip(grid.dims, grid.anchors(grid.positions(ids)), strict=True))

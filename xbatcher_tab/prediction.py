@@ -145,9 +145,9 @@ def _fill(
     return values
 
 
-def _predict_block(layout, part, start, coords, predictor, batch_size, shape, dims, origin, dtype):
+def _predict_block(layout, part, start, context, predictor, batch_size, shape, dims, origin, dtype):
     """One block of the map from one slab (runs in a dask task)."""
-    table = Table(layout, part, start=start, coords=coords, labelled=False)
+    table = Table(layout, part, start=start, context=context)
     values = np.full(shape, np.nan, dtype=dtype)
     return _fill(values, table, predictor, batch_size, dims, origin)
 
@@ -266,7 +266,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
             layout,
             source.part(k),
             slab.cells.start,
-            source.coords,
+            source.context,
             shared,
             batch_size,
             tuple(shape),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,8 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import as_dataset, coordinate_labels, regular_step
 from ._layout import Layout, learn_layout
+from ._moments import merge, moments, scaling
 from ._slabs import load_table
-from ._spec import BatchOptions, Target, batch_options_doc, check_bool
+from ._spec import BatchOptions, Target, batch_options_doc, check_bool, check_dropna
 from ._table import Table, Tabular
 from .batching import iter_batches
 from .dask import to_dask
@@ -113,9 +114,14 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         input_dims: Mapping[Hashable, int],
         input_overlap: Mapping[Hashable, int] | None = None,
         variables: Sequence[Hashable] | None = None,
-        target: Target | None = None,
-        dropna: bool = False,
+        target: Target | str | None = None,
+        dropna: bool | str = False,
         dtype: str = "float32",
+        center: str | Mapping[Hashable, str | None] | None = None,
+        scale: bool = False,
+        stats: Sequence[str] = (),
+        coord_features: Sequence[str] | Mapping[str, str] | None = None,
+        where: xr.DataArray | Callable | None = None,
     ) -> None:
         self.input_dims = input_dims
         self.input_overlap = input_overlap
@@ -123,13 +129,43 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         self.target = target
         self.dropna = dropna
         self.dtype = dtype
+        self.center = center
+        self.scale = scale
+        self.stats = stats
+        self.coord_features = coord_features
+        self.where = where
 
     # -- fitting -----------------------------------------------------------------------
 
     def fit(self, X: xr.Dataset | xr.DataArray, y: object = None) -> WindowTabularizer:
-        """Learn the layout (variables, their dims, window, label, dtype) from ``X``.
+        """Learn the layout (variables, their dims, window, label, dtype) from ``X``,
+        and with ``scale`` each feature variable's mean and standard deviation over
+        its grid cells.
 
         ``y`` is ignored; it is accepted for Pipeline compatibility.
+        """
+        for attr in ("layout_", "moments_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        return self.partial_fit(X)
+
+    def partial_fit(self, X: xr.Dataset | xr.DataArray, y: object = None) -> WindowTabularizer:
+        """Learn from one more piece of the data (e.g. a year of a store).
+
+        The first piece fixes the layout; later pieces must give the same one. With
+        ``scale``, the statistics accumulate over the pieces exactly: ``partial_fit``
+        over pieces equals ``fit`` on their union (as ``StandardScaler.partial_fit``).
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=8, lat=4, lon=5)
+        >>> tab = xt.WindowTabularizer(input_dims={"time": 2}, scale=True)
+        >>> for piece in (ds.isel(time=slice(0, 3)), ds.isel(time=slice(3, None))):
+        ...     _ = tab.partial_fit(piece)
+        >>> mean, std = tab.layout_.scaling["tasmax"]
+        >>> round(mean, 3) == round(float(ds.tasmax.mean()), 3)
+        True
         """
         ds = as_dataset(X)
         layout = learn_layout(
@@ -140,8 +176,25 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
             self.target,
             self.dtype,
             self.dropna,
+            center=self.center,
+            stats=self.stats,
+            coord_features=self.coord_features,
+            where=self.where,
         )
-        if layout.target in layout.variables and not layout.window.leads:
+        first = not hasattr(self, "layout_")
+        if not first and _shape(layout) != _shape(self.layout_):
+            raise ValueError(
+                "partial_fit got a piece whose variables, dims or window differ from the "
+                "first piece's; every piece must have the same layout (use fit to start over)"
+            )
+        scale = check_bool("scale", self.scale)
+        if scale:
+            piece = moments(ds, layout.variables)
+            if not first and hasattr(self, "moments_"):
+                piece = {v: merge(self.moments_[v], piece[v]) for v in layout.variables}
+            self.moments_ = piece
+            layout = dataclasses.replace(layout, scaling=scaling(self.moments_))
+        if first and layout.target in layout.variables and not layout.window.leads:
             warnings.warn(
                 f"the target variable {layout.target!r} is also a feature and the target has "
                 "no lead: each label is one of its own sample's features. Give "
@@ -171,7 +224,7 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         """The layout every table of this tabularizer follows: what ``fit`` learnt
         (``layout_``), with the current ``dropna`` (which may be set after fit)."""
         check_is_fitted(self, "layout_")
-        return dataclasses.replace(self.layout_, dropna=check_bool("dropna", self.dropna))
+        return dataclasses.replace(self.layout_, dropna=check_dropna(self.dropna))
 
     def _table(self, X) -> Table:
         return load_table(self.get_layout(), X)
@@ -399,3 +452,8 @@ def _grid_positions(values: np.ndarray, labels, dim: Hashable) -> np.ndarray:
 WindowTabularizer.iter_batches.__doc__ = WindowTabularizer.iter_batches.__doc__.format(
     batch_options=batch_options_doc(8)
 )
+
+
+def _shape(layout: Layout) -> tuple:
+    """What every piece given to ``partial_fit`` must share."""
+    return (layout.variables, layout.var_dims, layout.dims, layout.window, layout.target)

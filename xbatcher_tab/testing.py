@@ -23,8 +23,13 @@ def reference_table(
     variables: Sequence[Hashable] | None = None,
     target: Hashable | None = None,
     lead: Mapping[Hashable, int] | None = None,
-    dropna: bool = False,
+    dropna: bool | str = False,
     dtype: str = "float32",
+    center: str | Mapping | None = None,
+    scaling: Mapping[Hashable, tuple[float, float]] | None = None,
+    stats: Sequence[str] = (),
+    coord_features: Sequence[tuple[str, str]] = (),
+    where: xr.DataArray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, pd.DataFrame]:
     """X, y and the coordinate frame by looping over every window position.
 
@@ -35,6 +40,14 @@ def reference_table(
     ``size - overlap`` cells and must fit, and along a ``lead`` dim their label cell
     (``lead`` after the window's last cell) must fit too. The anchor is that label cell
     along lead dims and the window's centre elsewhere.
+
+    The options of the tabularizer's preprocessing, by hand: ``scaling`` (each
+    variable's ``(mean, std)``), ``center`` ("anchor": the cell nearest the anchor,
+    the last along a lead dim; "mean": the window's NaN-aware mean; the cells minus it,
+    then it), ``stats`` (NaN-aware summaries of the scaled cells, after them; the mean
+    once), ``coord_features`` (the anchors' coordinates and calendar fields, raw or
+    sine and cosine), ``where`` (a boolean DataArray on the data's grid, at the
+    anchor) and ``dropna="target"`` (NaN labels only).
 
     Examples
     --------
@@ -77,11 +90,12 @@ def reference_table(
             pairs.append((start, anchor))
         per_dim.append(pairs)
 
+    centers = dict(center) if isinstance(center, Mapping) else dict.fromkeys(names, center)
     rows, labels, anchors_list, ids = [], [], [], []
     for sample_id, combo in enumerate(itertools.product(*per_dim)):
         starts = {d: s for d, (s, _) in zip(dims, combo, strict=True)}
         anchors = {d: a for d, (_, a) in zip(dims, combo, strict=True)}
-        features = []
+        features, raw = [], []
         for v in names:
             var = ds[v]
             sel = {}
@@ -92,23 +106,71 @@ def reference_table(
                     sel[d] = starts[d]
             window = var.isel(sel)
             order = [d for d in input_dims if d in window.dims]
-            features.extend(np.asarray(window.transpose(*order).values).ravel().tolist())
+            cells = np.asarray(window.transpose(*order).values, dtype=np.float64)
+            raw.extend(cells.ravel().tolist())
+            if scaling is not None:
+                mean, std = scaling[v]
+                cells = (cells - mean) / std
+            # the cell nearest the anchor: the centre, or along a lead dim the last cell
+            nearest = tuple(
+                input_dims[d] - 1 if d in lead else input_dims[d] // 2 for d in order
+            )
+            kind = centers.get(v)
+            values = cells.ravel().tolist()
+            summaries = []
+            for stat in stats:
+                if stat == "mean" and kind == "mean":
+                    continue  # the mean is the centring reference
+                finite = [x for x in values if not np.isnan(x)]
+                if not finite:
+                    summaries.append(np.nan)
+                    continue
+                mean = sum(finite) / len(finite)
+                summaries.append(
+                    {
+                        "mean": mean,
+                        "std": (sum((x - mean) ** 2 for x in finite) / len(finite)) ** 0.5,
+                        "min": min(finite),
+                        "max": max(finite),
+                    }[stat]
+                )
+            if kind is None:
+                features.extend(values)
+            else:
+                if kind == "anchor":
+                    ref = float(cells[nearest])
+                else:
+                    finite = [x for x in values if not np.isnan(x)]
+                    ref = sum(finite) / len(finite) if finite else np.nan
+                features.extend([x - ref for x in values] + [ref])
+            features.extend(summaries)
+        for source, encoding in coord_features:
+            features.extend(_coordinate_feature(ds, source, encoding, anchors))
         label = None
         if target is not None:
             tvar = ds[target]
             label = tvar.isel({d: anchors[d] for d in tvar.dims}).values.item()
-        if dropna:
-            values = np.asarray(features, dtype=float)
-            if np.isnan(values).any() or (label is not None and np.isnan(float(label))):
-                continue
+        if dropna is True and np.isnan(np.asarray(raw, dtype=float)).any():
+            continue
+        if dropna and label is not None and np.isnan(float(label)):
+            continue
+        if where is not None and not bool(
+            where.isel({d: anchors[d] for d in where.dims}).values
+        ):
+            continue
         rows.append(features)
         labels.append(label)
         anchors_list.append(anchors)
         ids.append(sample_id)
 
-    n_features = sum(
-        int(np.prod([input_dims[d] for d in ds[v].dims if d in input_dims])) for v in names
-    )
+    n_features = 0
+    for v in names:
+        n_features += int(np.prod([input_dims[d] for d in ds[v].dims if d in input_dims]))
+        kind = centers.get(v)
+        n_features += (kind is not None) + sum(
+            1 for stat in stats if not (stat == "mean" and kind == "mean")
+        )
+    n_features += sum(2 if enc == "cyclic" else 1 for _, enc in coord_features)
     X = np.asarray(rows, dtype=dtype).reshape(len(rows), n_features)
     y = np.asarray(labels) if target is not None else None
     columns = {}
@@ -120,3 +182,26 @@ def reference_table(
             columns[d] = np.asarray(idx, dtype=np.int64)
     coords = pd.DataFrame(columns, index=pd.Index(np.asarray(ids, dtype=np.int64), name="sample"))
     return X, y, coords
+
+
+def _coordinate_feature(ds: xr.Dataset, source: str, encoding: str, anchors: Mapping) -> list:
+    """One coordinate feature of one sample, by hand (anchors inside the data)."""
+    dim, _, field = source.partition(".")
+    if dim in ds.coords and ds[dim].dims == (dim,):
+        label = ds[dim].values[anchors[dim]]
+    else:
+        label = anchors[dim]
+    if field:
+        stamp = pd.Timestamp(label)
+        value = float(getattr(stamp, field))
+    else:
+        value = float(label)
+    if encoding != "cyclic":
+        return [value]
+    if field == "dayofyear":
+        turn = (value - 1) / (366 if stamp.is_leap_year else 365)
+    elif field == "month":
+        turn = (value - 1) / 12
+    else:
+        turn = value / {"dayofweek": 7, "hour": 24, "minute": 60}.get(field, 360.0)
+    return [float(np.sin(2 * np.pi * turn)), float(np.cos(2 * np.pi * turn))]

@@ -103,7 +103,7 @@ def partial_fit(
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**63))
     seeds = np.random.SeedSequence(seed).spawn(len(steps) + epochs)
-    total = None if tab.dropna else tab.count_samples(data)
+    total = None if tab.get_layout().selects else tab.count_samples(data)
 
     def passes(n_fitted, seed, desc):
         """One pass: batches transformed by the first ``n_fitted`` (fitted) steps."""

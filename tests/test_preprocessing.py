@@ -1,0 +1,244 @@
+"""Preprocessing inside the window against the brute-force reference: relative values,
+scaling, summaries, sample selection, coordinate features."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given
+from hypothesis import strategies as st
+
+import xbatcher_tab as xt
+from xbatcher_tab.testing import reference_table
+
+from .strategies import tab_case
+from .support import computed, concat_batches
+
+STATS = ["mean", "std", "min", "max"]
+
+
+@st.composite
+def preprocessing(draw, ds, kw):
+    """Random preprocessing options for a ``tab_case``."""
+    names = kw["variables"] or sorted(ds.data_vars)
+    center = draw(
+        st.one_of(
+            st.none(),
+            st.sampled_from(["anchor", "mean"]),
+            st.fixed_dictionaries(
+                {n: st.sampled_from([None, "anchor", "mean"]) for n in names[:1]}
+            ),
+        )
+    )
+    stats = draw(st.permutations(STATS))[: draw(st.integers(0, 4))]
+    with_coords = [d for d in ds.dims if d in ds.coords]
+    coord_features = draw(st.permutations(with_coords))[: draw(st.integers(0, 2))]
+    where = None
+    if draw(st.booleans()):
+        dims = [d for d in ds.dims if draw(st.booleans())]
+        rng = np.random.default_rng(draw(st.integers(0, 999)))
+        where = xr.DataArray(rng.random([ds.sizes[d] for d in dims]) < 0.7, dims=dims)
+    dropna = draw(st.sampled_from([kw["dropna"], "target"])) if kw["target"] else kw["dropna"]
+    return dict(
+        center=center,
+        scale=draw(st.booleans()),
+        stats=tuple(stats),
+        coord_features=list(coord_features),
+        where=where,
+        dropna=dropna,
+    )
+
+
+def make(kw, options):
+    target = xt.Target(kw["target"], lead=kw["lead"] or None) if kw["target"] else None
+    return xt.WindowTabularizer(
+        input_dims=kw["input_dims"],
+        input_overlap=kw["input_overlap"],
+        variables=kw["variables"],
+        target=target,
+        **options,
+    )
+
+
+def reference(ds, kw, options, tab):
+    args = {k: v for k, v in kw.items() if k != "dropna"}
+    return reference_table(
+        ds.compute(),
+        **args,
+        dropna=options["dropna"],
+        center=options["center"],
+        scaling=tab.layout_.scaling,
+        stats=options["stats"],
+        coord_features=[(c, "raw") for c in options["coord_features"]],
+        where=options["where"],
+    )
+
+
+def assert_rows_equal(X, X_ref):
+    assert X.shape == X_ref.shape
+    np.testing.assert_array_equal(np.isnan(X), np.isnan(X_ref))
+    np.testing.assert_allclose(X, X_ref, rtol=2e-5, atol=2e-5)
+
+
+@given(tab_case(), st.data())
+def test_every_option_matches_brute_force(case, data):
+    ds, kw = case
+    options = data.draw(preprocessing(ds, kw))
+    tab = make(kw, options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        X, y, coords = tab.fit(ds).tabularize(ds)
+    X_ref, y_ref, c_ref = reference(ds, kw, options, tab)
+    assert_rows_equal(X, X_ref)
+    assert X.shape[1] == len(tab.get_feature_names_out())
+    assert len(set(tab.get_feature_names_out())) == X.shape[1]
+    if y is not None:
+        np.testing.assert_array_equal(y, y_ref)
+    pd.testing.assert_frame_equal(coords, c_ref, check_dtype=False)
+    # the batch path (any batch size, rows gathered one by one when shuffled) and the
+    # dask path give the same rows
+    size = data.draw(st.integers(1, max(1, len(X))))
+    shuffle = data.draw(st.booleans())
+    batches = list(tab.iter_batches(ds, batch_size=size, shuffle=shuffle, random_state=1))
+    if len(X):
+        Xb, _, cb = concat_batches(batches)
+        at = coords.index.get_indexer(cb.index)
+        assert_rows_equal(Xb, X[at])
+    dX, _, dcoords = tab.to_dask(ds)
+    assert_rows_equal(dX.compute(), X)
+    pd.testing.assert_frame_equal(computed(dcoords), coords, check_index_type=False)
+
+
+def test_scale_statistics_are_those_of_the_grid_cells(backend):
+    ds = xt.datasets.tasmax(time=10, lat=6, lon=7, nan_fraction=0.2, static=True)
+    from .support import with_backend
+
+    data = with_backend(ds, backend, {"time": 3})
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, scale=True).fit(data)
+    for v in ("orog", "tasmax"):
+        mean, std = tab.layout_.scaling[v]
+        assert mean == pytest.approx(float(ds[v].astype("float64").mean()), rel=1e-9)
+        assert std == pytest.approx(float(ds[v].astype("float64").std()), rel=1e-9)
+
+
+@pytest.mark.parametrize("pieces", [[10], [3, 7], [1, 2, 3, 4]])
+def test_partial_fit_over_pieces_equals_fit(pieces):
+    ds = xt.datasets.tasmax(time=10, lat=6, lon=7, nan_fraction=0.1)
+    whole = xt.WindowTabularizer(input_dims={"time": 1}, scale=True).fit(ds)
+    tab = xt.WindowTabularizer(input_dims={"time": 1}, scale=True)
+    start = 0
+    for n in pieces:
+        tab.partial_fit(ds.isel(time=slice(start, start + n)).chunk({"time": 1}))
+        start += n
+    for a, b in zip(tab.layout_.scaling["tasmax"], whole.layout_.scaling["tasmax"], strict=True):
+        assert a == pytest.approx(b, rel=1e-10)
+    np.testing.assert_allclose(tab.transform(ds), whole.transform(ds), rtol=1e-6)
+    other = ds.rename(tasmax="pr")
+    with pytest.raises(ValueError, match="same layout"):
+        tab.partial_fit(other)
+
+
+def test_center_scale_and_stats_by_hand():
+    ds = xr.Dataset({"v": (("t", "x"), np.array([[1.0, 2.0, 6.0], [4.0, np.nan, 0.0]]))})
+    tab = xt.WindowTabularizer(
+        input_dims={"x": 3}, center="anchor", stats=("max", "mean"), scale=True
+    ).fit(ds)
+    mean, std = tab.layout_.scaling["v"]
+    assert mean == pytest.approx(13 / 5) and std == pytest.approx(np.std([1, 2, 6, 4, 0]))
+    assert list(tab.get_feature_names_out()) == [
+        "v(x-1)-anchor", "v(x+0)-anchor", "v(x+1)-anchor", "v@anchor", "v@max", "v@mean",
+    ]
+    X = tab.transform(ds)
+    z = (np.array([[1.0, 2.0, 6.0], [4.0, np.nan, 0.0]]) - mean) / std
+    expected = [
+        [*(z[0] - z[0, 1]), z[0, 1], z[0].max(), z[0].mean()],
+        [*(z[1] - z[1, 1]), z[1, 1], np.nanmax(z[1]), np.nanmean(z[1])],
+    ]
+    np.testing.assert_allclose(X, np.array(expected, dtype=np.float32), rtol=1e-6)
+    mean_centred = xt.WindowTabularizer(input_dims={"x": 3}, center="mean", stats=["mean"])
+    names = list(mean_centred.fit(ds).get_feature_names_out())
+    assert names == ["v(x-1)-mean", "v(x+0)-mean", "v(x+1)-mean", "v@mean"]  # the mean once
+
+
+def test_center_along_a_lead_dim_uses_the_last_cell():
+    ds = xt.datasets.tasmax(time=6, lat=3, lon=3)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3}, center="anchor", target=xt.Target("tasmax", lead={"time": 1})
+    )
+    X, y, _ = tab.tabularize(ds)
+    names = list(tab.get_feature_names_out())
+    assert names[-1] == "tasmax@anchor" and names[2] == "tasmax(time-1)-anchor"
+    np.testing.assert_array_equal(X[:, 2], 0)  # the last day minus itself
+    first = ds.tasmax.isel(lat=0, lon=0).values
+    np.testing.assert_allclose(X[0], [first[0] - first[2], first[1] - first[2], 0, first[2]])
+
+
+def test_dropna_target_keeps_nan_features():
+    ds = xt.datasets.tasmax(time=12, lat=8, lon=9, nan_fraction=0.3)
+    kwargs = dict(
+        input_dims={"lat": 3, "lon": 3, "time": 3},
+        input_overlap={"lat": 2, "lon": 2, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    )
+    everything = xt.WindowTabularizer(**kwargs).tabularize(ds)
+    clean = xt.WindowTabularizer(**kwargs, dropna=True).tabularize(ds)
+    labelled = xt.WindowTabularizer(**kwargs, dropna="target").tabularize(ds)
+    assert len(clean.y) < len(labelled.y) < len(everything.y)
+    assert not np.isnan(labelled.y).any() and np.isnan(labelled.X).any()
+    assert len(labelled.y) == int((~np.isnan(everything.y)).sum())
+
+
+def test_where_with_a_land_mask_and_a_callable():
+    ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    land = (ds.lon < 180).rename("land")  # over lon only, with coordinates
+    tab = xt.WindowTabularizer(input_dims={"time": 2}, where=land, target="tasmax")
+    with pytest.warns(UserWarning):
+        coords = tab.fit(ds).sample_coords(ds)
+    assert (coords["lon"] < 180).all() and len(coords) == 4 * 6 * int(land.sum())
+
+    def no_outliers(data):  # labels within 1 standard deviation of the mean
+        return abs(data.tasmax - data.tasmax.mean()) < data.tasmax.std()
+
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 2}, where=no_outliers, target=xt.Target("tasmax", lead={"time": 1})
+    )
+    X, y, coords = tab.tabularize(ds.chunk({"time": 3}))
+    mean, std = float(ds.tasmax.mean()), float(ds.tasmax.std())
+    assert (np.abs(y - mean) < std).all()
+    assert len(y) < xt.WindowTabularizer(**{**tab.get_params(), "where": None}).fit(
+        ds
+    ).count_samples(ds)
+
+
+def test_coordinate_features_are_the_anchors_calendar():
+    times = pd.date_range("2019-03-01T00:00", periods=30, freq="h")
+    ds = xr.Dataset(
+        {"t2m": (("time", "lat", "lon"), np.random.default_rng(0).normal(size=(30, 3, 4)))},
+        coords={"time": times, "lat": [50.0, 51.0, 52.0], "lon": [-2.0, -1.0, 0.0, 1.0]},
+    )
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 6},
+        input_overlap={"time": 5},
+        target=xt.Target("t2m", lead={"time": 6}),
+        coord_features={"lat": "raw", "lon": "raw", "time.hour": "cyclic",
+                        "time.dayofyear": "raw"},
+    )
+    X, y, coords = tab.tabularize(ds)
+    names = list(tab.get_feature_names_out())
+    assert names[-5:] == [
+        "anchor.lat", "anchor.lon", "anchor.time.hour.sin", "anchor.time.hour.cos",
+        "anchor.time.dayofyear",
+    ]
+    hour = coords["time"].dt.hour.to_numpy()
+    np.testing.assert_allclose(X[:, -5], coords["lat"])
+    np.testing.assert_allclose(X[:, -4], coords["lon"])
+    np.testing.assert_allclose(X[:, -3], np.sin(2 * np.pi * hour / 24), atol=1e-6)
+    np.testing.assert_allclose(X[:, -2], np.cos(2 * np.pi * hour / 24), atol=1e-6)
+    np.testing.assert_array_equal(X[:, -1], coords["time"].dt.dayofyear)
+    # forecasts' anchors lie past the data: their calendar is extrapolated too
+    pred_coords = tab.sample_coords(ds[["t2m"]].rename(t2m="t2m"))  # labelled: inside
+    assert len(pred_coords) == len(coords)
