@@ -238,7 +238,94 @@ def test_coordinate_features_are_the_anchors_calendar():
     np.testing.assert_allclose(X[:, -4], coords["lon"])
     np.testing.assert_allclose(X[:, -3], np.sin(2 * np.pi * hour / 24), atol=1e-6)
     np.testing.assert_allclose(X[:, -2], np.cos(2 * np.pi * hour / 24), atol=1e-6)
-    np.testing.assert_array_equal(X[:, -1], coords["time"].dt.dayofyear)
+    np.testing.assert_array_equal(X[:, -1], coords["time"].dt.day_of_year)
     # forecasts' anchors lie past the data: their calendar is extrapolated too
-    pred_coords = tab.sample_coords(ds[["t2m"]].rename(t2m="t2m"))  # labelled: inside
-    assert len(pred_coords) == len(coords)
+    features = ds.assign(label=ds.t2m)
+    tab = xt.WindowTabularizer(**{**tab.get_params(), "variables": ["t2m"],
+                                  "target": xt.Target("label", lead={"time": 6})})
+    tab.fit(features)
+    X, _, coords = tab.tabularize(features[["t2m"]])
+    assert coords["time"].max() == times[-1] + pd.Timedelta(hours=6)
+    hour = coords["time"].dt.hour.to_numpy()
+    np.testing.assert_allclose(X[:, -3], np.sin(2 * np.pi * hour / 24), atol=1e-6)
+
+
+# -- augmentation -----------------------------------------------------------------------
+
+
+@given(tab_case(), st.data())
+def test_flip_equals_brute_force_flipped_windows(case, data):
+    ds, kw = case
+    options = dict(center=data.draw(st.sampled_from([None, "anchor"])), stats=("max",))
+    tab = make(kw, options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        X, _, coords = tab.fit(ds).tabularize(ds)
+    dim = data.draw(st.sampled_from(list(kw["input_dims"])))
+    flipped, _, _ = xt.augment.flip(tab, dims=[dim], p=1.0)(
+        X.copy(), None, coords, np.random.default_rng(0)
+    )
+    # brute force: each variable's window reshaped to its dims and reversed along dim
+    expected = X.copy()
+    plans, _ = tab.layout_.column_plan()
+    for plan in plans:
+        wdims = tab.layout_.window_dims(plan.variable)
+        if dim not in wdims:
+            continue
+        shape = [kw["input_dims"][d] for d in wdims]
+        for row in range(len(X)):
+            window = X[row, plan.cells].reshape(shape)
+            expected[row, plan.cells] = np.flip(window, axis=wdims.index(dim)).ravel()
+    np.testing.assert_array_equal(flipped, expected)
+
+
+def test_augmented_epochs_repeat_with_the_seed_and_train_xgboost():
+    import xgboost
+
+    ds = xt.datasets.tasmax(time=10, lat=8, lon=9)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 2},
+        input_overlap={"lat": 2, "lon": 2, "time": 1},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)
+    flip = xt.augment.flip(tab, dims=("lon", "lat"), p=0.5)
+    plain = np.concatenate([b.X for b in tab.iter_batches(ds, batch_size=100)])
+
+    def epoch(seed, **kw):
+        batches = tab.iter_batches(ds, batch_size=100, augment=flip, random_state=seed, **kw)
+        return [b.X for b in batches]
+
+    a, b, c = epoch(7), epoch(7), epoch(8)
+    for x, z in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, z)
+    assert any((x != z).any() for x, z in zip(a, c, strict=True))
+    changed = (np.concatenate(a) != plain).any(axis=1).mean()
+    assert 0.5 < changed < 0.95  # about 3 rows in 4 flipped along at least one dim
+    np.testing.assert_array_equal(epoch(7, start=3)[0], a[3])  # resuming repeats too
+    # xgboost: every pass of the iterator sees the same augmented batches
+    it = xt.WindowDataIter(tab, ds, batch_size=100, augment=flip)
+    passes = []
+    for _ in range(2):
+        seen = []
+        while it.next(lambda seen=seen, **kw: seen.append(kw["data"].copy())):
+            pass
+        it.reset()
+        passes.append(np.concatenate(seen))
+    np.testing.assert_array_equal(passes[0], passes[1])
+    dtrain = xgboost.QuantileDMatrix(it, max_bin=32)
+    params = {"max_depth": 3, "nthread": 1, "max_bin": 32}
+    booster = xgboost.train(params, dtrain, num_boost_round=10)
+    X, y, _ = tab.tabularize(ds)
+    pred = booster.predict(xgboost.DMatrix(X, feature_names=list(tab.get_feature_names_out())))
+    assert np.mean((pred - y) ** 2) < 0.2 * np.var(y)
+
+
+def test_flip_needs_windowed_dims_and_a_probability():
+    ds = xt.datasets.tasmax(time=6, lat=5, lon=6)
+    tab = xt.WindowTabularizer(input_dims={"lat": 3}).fit(ds)
+    with pytest.raises(ValueError, match="flip dims must be windowed dims; 'lon'"):
+        xt.augment.flip(tab, dims=["lon"]).orders()
+    with pytest.raises(ValueError, match="p must be a probability"):
+        xt.augment.flip(tab, dims=["lat"], p=2)
+    with pytest.raises(TypeError, match="augment must be a function"):
+        tab.iter_batches(ds, augment="flip")

@@ -9,7 +9,7 @@ Examples
 3
 """
 
-from . import datasets, model_selection
+from . import augment, datasets, model_selection
 from ._spec import BatchOptions, Target, WindowSpec
 from ._table import Tabular
 from ._version import __version__
@@ -41,6 +41,7 @@ __all__ = [
     "WindowModel",
     "WindowTabularizer",
     "__version__",
+    "augment",
     "datasets",
     "model_selection",
     "partial_fit",

@@ -11,6 +11,9 @@ import xarray as xr
 
 from ._spec import PERIODS
 
+# pandas' names of the calendar fields that xarray spells without underscores
+PANDAS_FIELDS = {"dayofyear": "day_of_year", "dayofweek": "day_of_week"}
+
 __all__ = [
     "DEFAULT_NAME",
     "as_dataset",
@@ -150,7 +153,8 @@ def coordinate_features(
                     f"got dtype {np.asarray(labels).dtype}"
                 )
             index = pd.DatetimeIndex(labels)
-            raw = np.asarray(getattr(index, field_), dtype=np.float64)
+            attribute = PANDAS_FIELDS.get(field_, field_)
+            raw = np.asarray(getattr(index, attribute), dtype=np.float64)
         else:
             raw = np.asarray(labels, dtype=np.float64)
         if encoding != "cyclic":

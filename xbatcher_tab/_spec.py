@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -586,7 +586,11 @@ start : int, default 0
     Index of the first batch to yield, to resume an interrupted epoch (with the same
     ``random_state`` the remaining batches are those the full epoch gives).
 shuffle_buffer : int, default 4
-    Slabs shuffled together for dask-backed data."""
+    Slabs shuffled together for dask-backed data.
+augment : callable, optional
+    ``augment(X, y, coords, rng) -> (X, y, coords)``, applied to each batch with a
+    numpy Generator seeded from ``random_state`` and the batch's index (the same seed
+    gives the same augmented epoch), e.g. :func:`xbatcher_tab.augment.flip`."""
 
 
 def batch_options_doc(indent: int) -> str:
@@ -610,7 +614,7 @@ class BatchOptions:
     Traceback (most recent call last):
     ...
     TypeError: iter_batches got an unknown option 'bach_size'; the batch options are \
-batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
+batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment
     """
 
     batch_size: int = 65536
@@ -619,8 +623,14 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer
     drop_last: bool = False
     start: int = 0
     shuffle_buffer: int = 4
+    augment: Callable | None = None
 
     def __post_init__(self) -> None:
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(
+                "augment must be a function (X, y, coords, rng) -> (X, y, coords) or None, "
+                f"got {describe(self.augment)}"
+            )
         checked = {
             "batch_size": check_int("batch_size", self.batch_size, 1),
             "shuffle": check_choice("shuffle", self.shuffle, (True, False, "full")),

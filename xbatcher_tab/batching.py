@@ -29,7 +29,7 @@ from ._slabs import SlabSource
 from ._spec import BatchOptions
 from ._table import Tabular
 
-__all__ = ["epoch_ids", "iter_batches", "rebatch"]
+__all__ = ["augmented", "epoch_ids", "iter_batches", "rebatch"]
 
 
 def iter_batches(
@@ -43,12 +43,30 @@ def iter_batches(
     shuffle = options.shuffle
     keep = 2 * options.shuffle_buffer if shuffle else 2  # the groups in flight
     source = SlabSource(layout, data, load=shuffle == "full", keep=keep)
-    rng = np.random.default_rng(options.random_state) if shuffle else None
+    seed = options.random_state
+    if isinstance(seed, np.random.Generator):  # one draw: shuffle and augment share it
+        seed = int(seed.integers(2**63))
+    rng = np.random.default_rng(seed) if shuffle else None
     groups = epoch_ids(source, bool(shuffle), rng, options.shuffle_buffer)
     batches = rebatch(
         groups, options.batch_size, options.drop_last, skip=options.start * options.batch_size
     )
-    return (source.rows(ids) for ids in batches)
+    rows = (source.rows(ids) for ids in batches)
+    if options.augment is None:
+        return rows
+    return augmented(rows, options.augment, seed, options.start)
+
+
+def augmented(
+    batches: Iterable[Tabular], augment, seed, start: int = 0
+) -> Iterator[Tabular]:
+    """Apply ``augment(X, y, coords, rng)`` to each batch; batch ``k``'s generator is
+    seeded by ``seed`` and ``k`` (counting from ``start``), so an epoch repeats and a
+    resumed epoch gives the batches the full one gives."""
+    entropy = np.random.SeedSequence(seed).entropy
+    for k, batch in enumerate(batches, start=start):
+        rng = np.random.default_rng([entropy, k])
+        yield Tabular(*augment(batch.X, batch.y, batch.coords, rng))
 
 
 def epoch_ids(

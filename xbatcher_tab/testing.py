@@ -193,7 +193,7 @@ def _coordinate_feature(ds: xr.Dataset, source: str, encoding: str, anchors: Map
         label = anchors[dim]
     if field:
         stamp = pd.Timestamp(label)
-        value = float(getattr(stamp, field))
+        value = float(getattr(stamp, {"dayofyear": "day_of_year"}.get(field, field)))
     else:
         value = float(label)
     if encoding != "cyclic":

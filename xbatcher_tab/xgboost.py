@@ -42,8 +42,8 @@ class WindowDataIter(xgboost.DataIter):
     {batch_options}
     **options
         The batch options above, keyword only (``batch_size`` defaults to 262144
-        here). With ``shuffle`` and no ``random_state`` a seed is drawn once, so that
-        every pass still gives the same order.
+        here). With ``shuffle`` or ``augment`` and no ``random_state`` a seed is drawn
+        once, so that every pass still gives the same batches.
 
     Examples
     --------
@@ -74,7 +74,7 @@ class WindowDataIter(xgboost.DataIter):
             tab.fit(data)
         if tab.layout_.target is None:
             raise ValueError("WindowDataIter needs labels: give the tabularizer a target")
-        if opts.shuffle and opts.random_state is None:
+        if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
             opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
         elif isinstance(opts.random_state, np.random.Generator):
             # every pass must repeat the same order: fix one seed from the generator
