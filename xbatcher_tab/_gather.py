@@ -15,8 +15,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 __all__ = [
+    "copy_centred",
     "copy_friendly_view",
     "finish_windows",
+    "window_means",
     "gather_rows",
     "layout",
     "window_any",
@@ -128,10 +130,12 @@ def gather_rows(
     index: tuple[np.ndarray, ...],
     out: np.ndarray,
     chunk_bytes: int = 1 << 21,
+    after=None,
 ) -> np.ndarray:
     """Copy the windows at ``index`` (one array per leading axis of ``view``) into the
     rows of ``out`` (shape ``(n, cells)``), in chunks of rows small enough for the
-    temporary to stay in cache.
+    temporary to stay in cache; ``after(start, stop)``, if given, runs on each chunk's
+    rows right after they are copied (still in cache).
 
     Examples
     --------
@@ -142,12 +146,16 @@ def gather_rows(
     n = out.shape[0]
     if not index:  # nothing to index: every row is the whole (broadcast) view
         out[...] = view.reshape(1, -1)
+        if after is not None:
+            after(0, n)
         return out
     chunk = max(1, chunk_bytes // max(1, out.shape[1] * out.itemsize))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         part = view[tuple(i[start:stop] for i in index)]
         out[start:stop] = part.reshape(stop - start, -1)
+        if after is not None:
+            after(start, stop)
     return out
 
 
@@ -219,17 +227,17 @@ def finish_windows(
     anchor_cell: int,
     center: str | None = None,
     reference: int | None = None,
-    scaling: tuple[float, float] | None = None,
     stats: dict[str, int] | None = None,
-    chunk_bytes: int = 1 << 22,
+    centred: bool = False,
 ) -> np.ndarray:
-    """Turn one variable's raw window cells in ``block`` (rows of X) into its features,
-    in place, a cache-sized chunk of rows at a time.
+    """Turn one variable's window cells in ``block`` (rows of X) into its features, in
+    place. Callers pass rows just copied, still in cache.
 
-    In order: scale the cells (``(x - mean) / std``); write each summary of ``stats``
-    (``{"mean": column, ...}``, NaN-aware) into its column; centre the cells on the
-    reference (the cell ``anchor_cell`` or the window mean) and write the reference
-    into column ``reference``.
+    Writes each summary of ``stats`` (``{"mean": column, ...}``, NaN-aware) into its
+    column, then centres the cells on the reference (the cell ``anchor_cell`` or the
+    window mean) and writes the reference into column ``reference``. ``centred``: the
+    cells are already centred on the anchor cell and ``reference`` holds it (the copy
+    did it, see :func:`copy_centred`); summaries are then shifted back.
 
     Examples
     --------
@@ -238,27 +246,52 @@ def finish_windows(
     [[-1.0, 0.0, 4.0, 2.0, 6.0]]
     """
     stats = stats or {}
-    n_cells = cells.stop - cells.start
-    rows = max(1, chunk_bytes // max(1, block.shape[1] * block.itemsize))
+    values = block[:, cells]  # a view: (rows, cells)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
-        for lo in range(0, block.shape[0], rows):
-            part = block[lo : lo + rows]
-            values = part[:, cells]  # a view: (rows, cells)
-            if scaling is not None:
-                mean, std = scaling
-                values -= mean
-                values *= 1.0 / std
-            for stat, column in stats.items():
-                part[:, column] = _SUMMARIES[stat](values, axis=1)
-            if center is not None:
-                if center == "anchor":
-                    ref = values[:, anchor_cell].copy()
-                else:
-                    ref = np.nanmean(values, axis=1) if n_cells > 1 else values[:, 0].copy()
-                values -= ref[:, None]
-                part[:, reference] = ref
+        shift = block[:, reference] if centred else None  # what the cells are less
+        mean = None
+        if stats or center == "mean":
+            mean = window_means(values)
+        for stat, column in stats.items():
+            value = mean if stat == "mean" else _summary(stat, values, mean)
+            block[:, column] = value if shift is None or stat == "std" else value + shift
+        if center is not None and not centred:
+            ref = values[:, anchor_cell].copy() if center == "anchor" else mean
+            values -= ref[:, None]
+            block[:, reference] = ref
     return block
 
 
-_SUMMARIES = {"mean": np.nanmean, "std": np.nanstd, "min": np.nanmin, "max": np.nanmax}
+def copy_centred(target: np.ndarray, view: np.ndarray, anchor: tuple) -> np.ndarray:
+    """``target[...] = view - view at the anchor cell`` in one pass; returns the anchor
+    values. ``view``: (positions...) + (window cells...); ``anchor``: the anchor cell's
+    index along each window axis."""
+    n_cells = len(anchor)
+    ref = view[(Ellipsis, *anchor)]
+    np.subtract(view, ref[(Ellipsis,) + (np.newaxis,) * n_cells], out=target)
+    return ref
+
+
+def window_means(values: np.ndarray) -> np.ndarray:
+    """NaN-aware mean of each row; a matrix-vector product for rows without NaN."""
+    total = values @ np.ones(values.shape[1], dtype=values.dtype)
+    means = total / values.shape[1]
+    bad = np.isnan(total)
+    if bad.any():
+        means[bad] = np.nanmean(values[bad], axis=1)
+    return means
+
+
+def _summary(stat: str, values: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """A NaN-aware summary of each row: fast reductions for rows without NaN."""
+    if stat == "std":
+        deviations = values - mean[:, None]
+        out = np.sqrt(np.einsum("ij,ij->i", deviations, deviations) / values.shape[1])
+    else:
+        out = (np.min if stat == "min" else np.max)(values, axis=1)
+    bad = np.isnan(out)
+    if bad.any():  # rows with NaN: the NaN-aware summary over their other cells
+        nan_aware = {"std": np.nanstd, "min": np.nanmin, "max": np.nanmax}[stat]
+        out[bad] = nan_aware(values[bad], axis=1)
+    return out

@@ -18,7 +18,14 @@ import pandas as pd
 import xarray as xr
 
 from ._data import coordinate_features, coordinate_labels, coordinate_values
-from ._gather import copy_friendly_view, finish_windows, gather_rows, window_any, window_view
+from ._gather import (
+    copy_centred,
+    copy_friendly_view,
+    finish_windows,
+    gather_rows,
+    window_any,
+    window_view,
+)
 from ._index import SampleGrid
 from ._layout import Layout, VariableColumns, check_layout
 
@@ -67,9 +74,15 @@ class FeatureArray:
 
     @classmethod
     def prepare(cls, layout: Layout, plan: VariableColumns, var: xr.Variable) -> FeatureArray:
+        """The variable laid out for gathering; with scaling, its values standardized
+        here, once per grid cell, rather than once per window."""
         wdims = layout.window_dims(plan.variable)
         dims = [d for d in layout.dims if d in var.dims and d not in wdims] + list(wdims)
-        arr = np.ascontiguousarray(var.transpose(*dims).values, dtype=layout.dtype)
+        values = var.transpose(*dims).values
+        if layout.scaling is not None:
+            mean, std = layout.scaling[plan.variable]
+            values = (np.asarray(values, dtype=np.float64) - mean) / std
+        arr = np.ascontiguousarray(values, dtype=layout.dtype)
         return cls(
             dims=tuple(dims),
             arr=arr,
@@ -82,10 +95,8 @@ class FeatureArray:
 
     @property
     def transformed(self) -> bool:
-        """Whether its cells become more than raw values (scaled, centred, summaries)."""
-        return bool(self.plan.center or self.plan.stats) or self.scaling is not None
-
-    scaling: tuple[float, float] | None = None
+        """Whether its window cells become more than values (centred, summaries)."""
+        return bool(self.plan.center or self.plan.stats)
 
     def windows(self) -> np.ndarray:
         """Every window: shape (positions along each of ``dims``) + window ``sizes``."""
@@ -188,10 +199,7 @@ class Table:
         plans, self._coord_columns = layout.column_plan()
         self.features: list[FeatureArray] = []
         for plan in plans:
-            feature = FeatureArray.prepare(layout, plan, ds[plan.variable].variable)
-            if layout.scaling is not None:
-                feature.scaling = layout.scaling[plan.variable]
-            self.features.append(feature)
+            self.features.append(FeatureArray.prepare(layout, plan, ds[plan.variable].variable))
         self.n_features = self._coord_columns.stop
         self._mask = context.mask
         self._target = None
@@ -273,16 +281,16 @@ class Table:
         self._finish(ids, out, pos)
         return out
 
+    def _finish_variable(self, f: FeatureArray, rows: np.ndarray, centred: bool = False) -> None:
+        """One variable's cells in ``rows`` -> its features (summaries, centring), in
+        place (``centred``: already centred on the anchor by the copy)."""
+        plan = f.plan
+        finish_windows(
+            rows, plan.cells, plan.anchor_cell, plan.center, plan.reference, plan.stats, centred
+        )
+
     def _finish(self, ids: np.ndarray, out: np.ndarray, pos: dict | None) -> None:
-        """Raw window cells -> features: scaling, summaries, centring (in place), then
-        the coordinate features."""
-        for f in self.features:
-            if f.transformed:
-                plan = f.plan
-                finish_windows(
-                    out, plan.cells, plan.anchor_cell, plan.center, plan.reference,
-                    f.scaling, plan.stats,
-                )
+        """The coordinate features of the rows (the windows are finished as copied)."""
         if self.layout.coord_features:
             cells = self.anchor_cells(ids, pos)
             out[:, self._coord_columns] = coordinate_features(
@@ -303,7 +311,14 @@ class Table:
         """Rows at ``pos`` (positions per grid dim), one fancy-indexed gather per
         variable. ``out``: (rows, n_features)."""
         for f in self.features:
-            gather_rows(f.windows(), tuple(pos[d] for d in f.dims), out[:, f.columns])
+            after = None
+            if f.transformed:  # finish each chunk of rows while it is in cache
+
+                def after(lo, hi, f=f):
+                    self._finish_variable(f, out[lo:hi])
+
+            index = tuple(pos[d] for d in f.dims)
+            gather_rows(f.windows(), index, out[:, f.columns], after=after)
 
     def _copy_block(self, p0: int, out: np.ndarray) -> None:
         """Rows of every sample at position ``p0`` of the outermost dim, in id order.
@@ -339,7 +354,26 @@ class Table:
             target = out[:, f.columns].reshape(grid.counts[1:] + view.shape[len(inner_dims) :])
             if not np.shares_memory(target, out):  # splitting axes is always a view
                 raise AssertionError("block target is not a view of the output")
-            np.copyto(target, view)
+            if not f.transformed or not inner_dims:
+                np.copyto(target, view)
+                if f.transformed:
+                    self._finish_variable(f, out)
+                continue
+            # copy and finish a group of positions of the first inner dim at a time,
+            # so that each group's rows are finished while still in cache
+            view = np.broadcast_to(view, target.shape)
+            rows_per = out.shape[0] // max(1, target.shape[0])
+            group = max(1, (1 << 21) // max(1, rows_per * out.shape[1] * out.itemsize))
+            anchor = np.unravel_index(f.plan.anchor_cell, f.sizes) if f.sizes else ()
+            for i in range(0, target.shape[0], group):
+                rows = out[i * rows_per : (i + group) * rows_per]
+                if f.plan.center == "anchor" and not f.plan.stats:  # centre while copying
+                    ref = copy_centred(target[i : i + group], view[i : i + group], anchor)
+                    rows[:, f.plan.reference] = ref.reshape(-1)
+                    self._finish_variable(f, rows, centred=True)
+                else:
+                    np.copyto(target[i : i + group], view[i : i + group])
+                    self._finish_variable(f, rows)
 
     # -- y and coordinates ---------------------------------------------------------------
 
