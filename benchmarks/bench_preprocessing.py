@@ -57,7 +57,10 @@ def main(argv=None) -> dict:
             "coord_features": {"lat": "raw", "lon": "raw", "time.dayofyear": "cyclic"}
         },
     }
-    tabs = {k: xt.WindowTabularizer(**WINDOW, target=target, **v).fit(ds) for k, v in configs.items()}
+    tabs = {
+        name: xt.WindowTabularizer(**WINDOW, target=target, **options).fit(ds)
+        for name, options in configs.items()
+    }
     rows = {k: tab.count_samples(ds) for k, tab in tabs.items()}
     best = dict.fromkeys(configs, float("inf"))
     for _ in range(args.repeat):
