@@ -52,3 +52,10 @@ def test_xgboost_dask_cluster_example():
     result = load_example("xgboost_dask_cluster").main(time=24, lat=30, lon=36, verbose=False)
     assert result["rmse"] < 0.9 * result["rmse_persistence"] < result["rmse_mean"]
     assert result["grid"].dims == ("time", "lat", "lon")
+
+
+def test_relative_features_beat_raw_ones():
+    scores = load_example("relative_features").main(verbose=False)
+    assert scores["relative"]["rmse"] < 0.25 * scores["raw"]["rmse"]
+    assert scores["relative"]["corr"] > 0.95 > scores["raw"]["corr"]
+    assert scores["raw"]["rmse"] < scores["zero"]["rmse"]
