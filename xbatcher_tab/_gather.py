@@ -8,17 +8,16 @@ reshape that view; the only copy happens when the final output is laid out.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = [
+    "centre_rows",
     "copy_centred",
     "copy_friendly_view",
-    "finish_windows",
-    "window_means",
+    "window_summaries",
     "gather_rows",
     "layout",
     "window_any",
@@ -221,46 +220,11 @@ def copy_friendly_view(
     return np.moveaxis(view, -1, arr.ndim)
 
 
-def finish_windows(
-    block: np.ndarray,
-    cells: slice,
-    anchor_cell: int,
-    center: str | None = None,
-    reference: int | None = None,
-    stats: dict[str, int] | None = None,
-    centred: bool = False,
-) -> np.ndarray:
-    """Turn one variable's window cells in ``block`` (rows of X) into its features, in
-    place. Callers pass rows just copied, still in cache.
-
-    Writes each summary of ``stats`` (``{"mean": column, ...}``, NaN-aware) into its
-    column, then centres the cells on the reference (the cell ``anchor_cell`` or the
-    window mean) and writes the reference into column ``reference``. ``centred``: the
-    cells are already centred on the anchor cell and ``reference`` holds it (the copy
-    did it, see :func:`copy_centred`); summaries are then shifted back.
-
-    Examples
-    --------
-    >>> X = np.array([[1.0, 2.0, 6.0, 0.0, 0.0]])
-    >>> finish_windows(X, slice(0, 3), 1, "anchor", 3, stats={"max": 4}).tolist()
-    [[-1.0, 0.0, 4.0, 2.0, 6.0]]
-    """
-    stats = stats or {}
-    values = block[:, cells]  # a view: (rows, cells)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
-        shift = block[:, reference] if centred else None  # what the cells are less
-        mean = None
-        if stats or center == "mean":
-            mean = window_means(values)
-        for stat, column in stats.items():
-            value = mean if stat == "mean" else _summary(stat, values, mean)
-            block[:, column] = value if shift is None or stat == "std" else value + shift
-        if center is not None and not centred:
-            ref = values[:, anchor_cell].copy() if center == "anchor" else mean
-            values -= ref[:, None]
-            block[:, reference] = ref
-    return block
+def centre_rows(values: np.ndarray, ref: np.ndarray, chunk_bytes: int = 1 << 21) -> None:
+    """``values -= ref[:, None]`` in place, a cache-sized chunk of rows at a time."""
+    rows = max(1, chunk_bytes // max(1, values.shape[1] * values.itemsize))
+    for lo in range(0, values.shape[0], rows):
+        values[lo : lo + rows] -= ref[lo : lo + rows, None]
 
 
 def copy_centred(target: np.ndarray, view: np.ndarray, anchor: tuple) -> np.ndarray:
@@ -273,25 +237,65 @@ def copy_centred(target: np.ndarray, view: np.ndarray, anchor: tuple) -> np.ndar
     return ref
 
 
-def window_means(values: np.ndarray) -> np.ndarray:
-    """NaN-aware mean of each row; a matrix-vector product for rows without NaN."""
-    total = values @ np.ones(values.shape[1], dtype=values.dtype)
-    means = total / values.shape[1]
-    bad = np.isnan(total)
-    if bad.any():
-        means[bad] = np.nanmean(values[bad], axis=1)
-    return means
+def window_summaries(
+    arr: np.ndarray,
+    axes: Sequence[int],
+    sizes: Sequence[int],
+    steps: Sequence[int],
+    stats: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """NaN-aware summaries (``mean``, ``std``, ``min``, ``max``) of every window of
+    ``arr``, computed on the grid itself, not per window cell: box sums by cumulative
+    sums and separable sliding minima and maxima, so the cost is that of a few passes
+    over ``arr`` whatever the window's size. Each result has the shape of the leading
+    axes of :func:`window_view` (window positions); an all-NaN window gives NaN.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 2.0, np.nan, 4.0]])
+    >>> {k: v.tolist() for k, v in window_summaries(a, [1], [2], [1], ["mean", "max"]).items()}
+    {'mean': [[1.5, 2.0, 4.0]], 'max': [[2.0, 2.0, 4.0]]}
+    """
+    out: dict[str, np.ndarray] = {}
+    missing = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    if {"mean", "std"} & set(stats):
+        filled = np.where(missing, 0.0, arr.astype(np.float64))
+        count = _box_sum((~missing).astype(np.float64), axes, sizes, steps)
+        total = _box_sum(filled, axes, sizes, steps)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            if "std" in stats:
+                # squares about a shift (the grid's mean) keep float64 sums accurate
+                shift = float(filled.sum() / max(1, (~missing).sum()))
+                squares = np.where(missing, 0.0, (filled - shift) ** 2)
+                squares = _box_sum(squares, axes, sizes, steps)
+                var = squares / count - (mean - shift) ** 2
+                out["std"] = np.sqrt(np.maximum(var, 0.0))
+        out["mean"] = mean
+    for stat, reduce, fill in (("min", np.fmin, np.inf), ("max", np.fmax, -np.inf)):
+        if stat in stats:
+            ext = np.where(missing, fill, arr) if missing.any() else arr
+            for ax, size, step in zip(axes, sizes, steps, strict=True):
+                ext = reduce.reduce(sliding_window_view(ext, size, axis=ax), axis=-1)
+                ext = np.take(ext, np.arange(0, ext.shape[ax], step), axis=ax)
+            empty = _all_missing(missing, axes, sizes, steps)
+            out[stat] = np.where(np.isinf(ext) & empty, np.nan, ext)
+    return {k: out[k] for k in stats if k in out}
 
 
-def _summary(stat: str, values: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """A NaN-aware summary of each row: fast reductions for rows without NaN."""
-    if stat == "std":
-        deviations = values - mean[:, None]
-        out = np.sqrt(np.einsum("ij,ij->i", deviations, deviations) / values.shape[1])
-    else:
-        out = (np.min if stat == "min" else np.max)(values, axis=1)
-    bad = np.isnan(out)
-    if bad.any():  # rows with NaN: the NaN-aware summary over their other cells
-        nan_aware = {"std": np.nanstd, "min": np.nanmin, "max": np.nanmax}[stat]
-        out[bad] = nan_aware(values[bad], axis=1)
-    return out
+def _box_sum(values: np.ndarray, axes, sizes, steps) -> np.ndarray:
+    """Sum of each window (float64), by cumulative sums along each window axis."""
+    for ax, size, step in zip(axes, sizes, steps, strict=True):
+        n = (values.shape[ax] - size) // step + 1
+        pad = [(0, 0)] * values.ndim
+        pad[ax] = (1, 0)
+        csum = np.cumsum(np.pad(values, pad), axis=ax)
+        starts = np.arange(n) * step
+        values = np.take(csum, starts + size, axis=ax) - np.take(csum, starts, axis=ax)
+    return values
+
+
+def _all_missing(missing: np.ndarray, axes, sizes, steps) -> np.ndarray:
+    """Whether every cell of each window is missing."""
+    present = window_any(~missing, axes, sizes, steps)
+    return ~present

@@ -19,11 +19,12 @@ import xarray as xr
 
 from ._data import coordinate_features, coordinate_labels, coordinate_values
 from ._gather import (
+    centre_rows,
     copy_centred,
     copy_friendly_view,
-    finish_windows,
     gather_rows,
     window_any,
+    window_summaries,
     window_view,
 )
 from ._index import SampleGrid
@@ -93,10 +94,26 @@ class FeatureArray:
             plan=plan,
         )
 
+    summaries: dict | None = None  # per window position: NaN-aware mean, std, ...
+
     @property
-    def transformed(self) -> bool:
-        """Whether its window cells become more than values (centred, summaries)."""
-        return bool(self.plan.center or self.plan.stats)
+    def anchor_centred(self) -> bool:
+        """Whether its cells are centred on the anchor cell as they are copied."""
+        return self.plan.center == "anchor"
+
+    @property
+    def anchor(self) -> tuple[int, ...]:
+        """Index of the cell nearest the anchor along each window axis."""
+        return tuple(int(i) for i in np.unravel_index(self.plan.anchor_cell, self.sizes))
+
+    def summarize(self) -> None:
+        """The summaries its columns need (stats; the mean for centring on it), once
+        for every window of the array."""
+        needed = list(self.plan.stats)
+        if self.plan.center == "mean" and "mean" not in needed:
+            needed.append("mean")
+        if needed:
+            self.summaries = window_summaries(self.arr, self.axes, self.sizes, self.steps, needed)
 
     def windows(self) -> np.ndarray:
         """Every window: shape (positions along each of ``dims``) + window ``sizes``."""
@@ -199,7 +216,9 @@ class Table:
         plans, self._coord_columns = layout.column_plan()
         self.features: list[FeatureArray] = []
         for plan in plans:
-            self.features.append(FeatureArray.prepare(layout, plan, ds[plan.variable].variable))
+            feature = FeatureArray.prepare(layout, plan, ds[plan.variable].variable)
+            feature.summarize()
+            self.features.append(feature)
         self.n_features = self._coord_columns.stop
         self._mask = context.mask
         self._target = None
@@ -281,16 +300,22 @@ class Table:
         self._finish(ids, out, pos)
         return out
 
-    def _finish_variable(self, f: FeatureArray, rows: np.ndarray, centred: bool = False) -> None:
-        """One variable's cells in ``rows`` -> its features (summaries, centring), in
-        place (``centred``: already centred on the anchor by the copy)."""
-        plan = f.plan
-        finish_windows(
-            rows, plan.cells, plan.anchor_cell, plan.center, plan.reference, plan.stats, centred
-        )
-
     def _finish(self, ids: np.ndarray, out: np.ndarray, pos: dict | None) -> None:
-        """The coordinate features of the rows (the windows are finished as copied)."""
+        """Columns beyond the (already anchor-centred) window cells: summaries picked
+        per sample from the per-window summaries, centring on the window mean, and the
+        coordinate features."""
+        if any(f.summaries for f in self.features):
+            pos = self._positions(ids) if pos is None else pos
+            for f in self.features:
+                if not f.summaries:
+                    continue
+                index = tuple(pos[d] for d in f.dims)
+                for stat, column in f.plan.stats.items():
+                    out[:, column] = f.summaries[stat][index]
+                if f.plan.center == "mean":
+                    ref = f.summaries["mean"][index]
+                    centre_rows(out[:, f.plan.cells], ref)
+                    out[:, f.plan.reference] = ref
         if self.layout.coord_features:
             cells = self.anchor_cells(ids, pos)
             out[:, self._coord_columns] = coordinate_features(
@@ -312,10 +337,13 @@ class Table:
         variable. ``out``: (rows, n_features)."""
         for f in self.features:
             after = None
-            if f.transformed:  # finish each chunk of rows while it is in cache
+            if f.anchor_centred:  # centre each chunk of rows while it is in cache
 
                 def after(lo, hi, f=f):
-                    self._finish_variable(f, out[lo:hi])
+                    rows = out[lo:hi]
+                    ref = rows[:, f.plan.cells][:, f.plan.anchor_cell].copy()
+                    centre_rows(rows[:, f.plan.cells], ref)
+                    rows[:, f.plan.reference] = ref
 
             index = tuple(pos[d] for d in f.dims)
             gather_rows(f.windows(), index, out[:, f.columns], after=after)
@@ -354,26 +382,19 @@ class Table:
             target = out[:, f.columns].reshape(grid.counts[1:] + view.shape[len(inner_dims) :])
             if not np.shares_memory(target, out):  # splitting axes is always a view
                 raise AssertionError("block target is not a view of the output")
-            if not f.transformed or not inner_dims:
+            if not f.anchor_centred:
                 np.copyto(target, view)
-                if f.transformed:
-                    self._finish_variable(f, out)
                 continue
-            # copy and finish a group of positions of the first inner dim at a time,
-            # so that each group's rows are finished while still in cache
+            # centre on the anchor cell while copying, a group of positions of the
+            # first inner dim at a time (one pass, the reference column as it goes)
             view = np.broadcast_to(view, target.shape)
-            rows_per = out.shape[0] // max(1, target.shape[0])
+            n0 = target.shape[0] if inner_dims else 1
+            rows_per = out.shape[0] // max(1, n0)
             group = max(1, (1 << 21) // max(1, rows_per * out.shape[1] * out.itemsize))
-            anchor = np.unravel_index(f.plan.anchor_cell, f.sizes) if f.sizes else ()
-            for i in range(0, target.shape[0], group):
-                rows = out[i * rows_per : (i + group) * rows_per]
-                if f.plan.center == "anchor" and not f.plan.stats:  # centre while copying
-                    ref = copy_centred(target[i : i + group], view[i : i + group], anchor)
-                    rows[:, f.plan.reference] = ref.reshape(-1)
-                    self._finish_variable(f, rows, centred=True)
-                else:
-                    np.copyto(target[i : i + group], view[i : i + group])
-                    self._finish_variable(f, rows)
+            for i in range(0, n0, group):
+                part = (slice(i, i + group),) if inner_dims else ()
+                ref = copy_centred(target[part], view[part], f.anchor)
+                out[i * rows_per : (i + group) * rows_per, f.plan.reference] = np.reshape(ref, -1)
 
     # -- y and coordinates ---------------------------------------------------------------
 
