@@ -15,7 +15,6 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = [
     "centre_rows",
-    "copy_centred",
     "copy_friendly_view",
     "window_summaries",
     "gather_rows",
@@ -225,16 +224,6 @@ def centre_rows(values: np.ndarray, ref: np.ndarray, chunk_bytes: int = 1 << 21)
     rows = max(1, chunk_bytes // max(1, values.shape[1] * values.itemsize))
     for lo in range(0, values.shape[0], rows):
         values[lo : lo + rows] -= ref[lo : lo + rows, None]
-
-
-def copy_centred(target: np.ndarray, view: np.ndarray, anchor: tuple) -> np.ndarray:
-    """``target[...] = view - view at the anchor cell`` in one pass; returns the anchor
-    values. ``view``: (positions...) + (window cells...); ``anchor``: the anchor cell's
-    index along each window axis."""
-    n_cells = len(anchor)
-    ref = view[(Ellipsis, *anchor)]
-    np.subtract(view, ref[(Ellipsis,) + (np.newaxis,) * n_cells], out=target)
-    return ref
 
 
 def window_summaries(

@@ -20,7 +20,6 @@ import xarray as xr
 from ._data import coordinate_features, coordinate_labels, coordinate_values
 from ._gather import (
     centre_rows,
-    copy_centred,
     copy_friendly_view,
     gather_rows,
     window_any,
@@ -100,11 +99,6 @@ class FeatureArray:
     def anchor_centred(self) -> bool:
         """Whether its cells are centred on the anchor cell as they are copied."""
         return self.plan.center == "anchor"
-
-    @property
-    def anchor(self) -> tuple[int, ...]:
-        """Index of the cell nearest the anchor along each window axis."""
-        return tuple(int(i) for i in np.unravel_index(self.plan.anchor_cell, self.sizes))
 
     def summarize(self) -> None:
         """The summaries its columns need (stats; the mean for centring on it), once
@@ -385,16 +379,19 @@ class Table:
             if not f.anchor_centred:
                 np.copyto(target, view)
                 continue
-            # centre on the anchor cell while copying, a group of positions of the
-            # first inner dim at a time (one pass, the reference column as it goes)
+            # copy and centre on the anchor cell a group of positions of the first inner
+            # dim at a time, so each group is centred while it is in cache
             view = np.broadcast_to(view, target.shape)
             n0 = target.shape[0] if inner_dims else 1
             rows_per = out.shape[0] // max(1, n0)
             group = max(1, (1 << 21) // max(1, rows_per * out.shape[1] * out.itemsize))
             for i in range(0, n0, group):
                 part = (slice(i, i + group),) if inner_dims else ()
-                ref = copy_centred(target[part], view[part], f.anchor)
-                out[i * rows_per : (i + group) * rows_per, f.plan.reference] = np.reshape(ref, -1)
+                np.copyto(target[part], view[part])
+                rows = out[i * rows_per : (i + group) * rows_per]
+                ref = rows[:, f.plan.cells.start + f.plan.anchor_cell].copy()
+                centre_rows(rows[:, f.plan.cells], ref)
+                rows[:, f.plan.reference] = ref
 
     # -- y and coordinates ---------------------------------------------------------------
 
