@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import as_strided
+from scipy import ndimage
 
 __all__ = [
     "centre_rows",
@@ -247,28 +248,42 @@ def window_summaries(
     """
     out: dict[str, np.ndarray] = {}
     missing = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    gaps = bool(missing.any())
     if {"mean", "std"} & set(stats):
-        filled = np.where(missing, 0.0, arr.astype(np.float64))
-        count = _box_sum((~missing).astype(np.float64), axes, sizes, steps)
+        filled = np.where(missing, 0.0, arr.astype(np.float64)) if gaps else arr.astype(np.float64)
+        if gaps:
+            count = _box_sum((~missing).astype(np.float64), axes, sizes, steps)
+        else:
+            count = float(np.prod(sizes))
         total = _box_sum(filled, axes, sizes, steps)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
             if "std" in stats:
                 # squares about a shift (the grid's mean) keep float64 sums accurate
                 shift = float(filled.sum() / max(1, (~missing).sum()))
-                squares = np.where(missing, 0.0, (filled - shift) ** 2)
+                squares = (filled - shift) ** 2
+                if gaps:
+                    squares[missing] = 0.0
                 squares = _box_sum(squares, axes, sizes, steps)
                 var = squares / count - (mean - shift) ** 2
                 out["std"] = np.sqrt(np.maximum(var, 0.0))
         out["mean"] = mean
-    for stat, reduce, fill in (("min", np.fmin, np.inf), ("max", np.fmax, -np.inf)):
+    for stat, sliding, fill in (
+        ("min", ndimage.minimum_filter1d, np.inf),
+        ("max", ndimage.maximum_filter1d, -np.inf),
+    ):
         if stat in stats:
-            ext = np.where(missing, fill, arr) if missing.any() else arr
+            ext = np.where(missing, fill, arr) if gaps else arr
             for ax, size, step in zip(axes, sizes, steps, strict=True):
-                ext = reduce.reduce(sliding_window_view(ext, size, axis=ax), axis=-1)
-                ext = np.take(ext, np.arange(0, ext.shape[ax], step), axis=ax)
-            empty = _all_missing(missing, axes, sizes, steps)
-            out[stat] = np.where(np.isinf(ext) & empty, np.nan, ext)
+                # the filter centred on cell j covers [j - size // 2, j - size // 2 + size):
+                # the window starting at i is the one centred on i + size // 2
+                ext = sliding(ext, size, axis=ax, mode="nearest")
+                starts = np.arange(0, ext.shape[ax] - size + 1, step) + size // 2
+                ext = np.take(ext, starts, axis=ax)
+            if gaps:  # all-missing windows: NaN, not the fill value
+                empty = _all_missing(missing, axes, sizes, steps)
+                ext = np.where(np.isinf(ext) & empty, np.nan, ext)
+            out[stat] = ext
     return {k: out[k] for k in stats if k in out}
 
 

@@ -283,38 +283,70 @@ class Table:
         first, last = self._whole_blocks(local)
         block = self.grid.inner
         for row in range(first, last, block):
-            self._copy_block(int(local[row]) // block, out[row : row + block])
+            part = slice(row, row + block)
+            self._copy_block(int(local[row]) // block, out[part], ids[part])
+        # the other rows one by one, in cache-sized chunks finished as they are copied
+        chunk = max(1, (1 << 22) // max(1, out.shape[1] * out.itemsize))
         for lo, hi in ((0, first), (last, ids.size)):
-            if hi > lo:
+            for start in range(lo, hi, chunk):
+                part = slice(start, min(start + chunk, hi))
                 if pos is None:
-                    part = self._positions(ids[lo:hi])
+                    where = self._positions(ids[part])
                 else:
-                    part = {d: p[lo:hi] for d, p in pos.items()}
-                self._copy_rows(part, out[lo:hi])
-        self._finish(ids, out, pos)
+                    where = {d: p[part] for d, p in pos.items()}
+                self._copy_rows(where, out[part])
+                self._finish(ids[part], out[part], where)
         return out
 
-    def _finish(self, ids: np.ndarray, out: np.ndarray, pos: dict | None) -> None:
-        """Columns beyond the (already anchor-centred) window cells: summaries picked
-        per sample from the per-window summaries, centring on the window mean, and the
-        coordinate features."""
-        if any(f.summaries for f in self.features):
-            pos = self._positions(ids) if pos is None else pos
-            for f in self.features:
-                if not f.summaries:
-                    continue
-                index = tuple(pos[d] for d in f.dims)
-                for stat, column in f.plan.stats.items():
-                    out[:, column] = f.summaries[stat][index]
-                if f.plan.center == "mean":
-                    ref = f.summaries["mean"][index]
-                    centre_rows(out[:, f.plan.cells], ref)
-                    out[:, f.plan.reference] = ref
+    @property
+    def _finishes(self) -> bool:
+        """Whether rows need more than their window cells copied."""
+        return any(f.anchor_centred or f.summaries for f in self.features) or bool(
+            self.layout.coord_features
+        )
+
+    def _finish(
+        self, ids: np.ndarray, out: np.ndarray, pos: dict | None, extra: dict | None = None
+    ) -> None:
+        """The rest of a chunk of rows just copied (still in cache): centring on the
+        anchor cell or the window mean, and the columns of :meth:`_extra_columns`
+        (``extra``: those of these rows, if already computed)."""
+        extra = self._extra_columns(ids, pos) if extra is None else extra
+        for f in self.features:
+            ref = None
+            if f.anchor_centred:
+                ref = out[:, f.plan.cells.start + f.plan.anchor_cell].copy()
+            elif f.plan.center == "mean":
+                ref = extra[f.plan.reference]
+            if ref is not None:
+                centre_rows(out[:, f.plan.cells], ref)
+                out[:, f.plan.reference] = ref
+        for column, values in extra.items():
+            out[:, column] = values
+
+    def _extra_columns(self, ids: np.ndarray, pos: dict | None) -> dict:
+        """Columns computed per sample rather than copied: each variable's summaries
+        (and window mean, for centring on it), picked from its per-window summaries,
+        and the coordinate features. ``{column: values}``."""
+        extra: dict = {}
+        if not any(f.summaries for f in self.features) and not self.layout.coord_features:
+            return extra
+        pos = self._positions(ids) if pos is None else pos
+        for f in self.features:
+            if not f.summaries:
+                continue
+            index = tuple(pos[d] for d in f.dims)
+            for stat, column in f.plan.stats.items():
+                extra[column] = f.summaries[stat][index]
+            if f.plan.center == "mean":
+                extra[f.plan.reference] = f.summaries["mean"][index]
         if self.layout.coord_features:
-            cells = self.anchor_cells(ids, pos)
-            out[:, self._coord_columns] = coordinate_features(
-                self._coords, cells, self.layout.coord_features, out.dtype
+            values = coordinate_features(
+                self._coords, self.anchor_cells(ids, pos), self.layout.coord_features
             )
+            for i, column in enumerate(range(self._coord_columns.start, self._coord_columns.stop)):
+                extra[column] = values[:, i]
+        return extra
 
     def _whole_blocks(self, local: np.ndarray) -> tuple[int, int]:
         """Rows ``[first, last)`` of ``local`` that are whole blocks, in order."""
@@ -330,68 +362,66 @@ class Table:
         """Rows at ``pos`` (positions per grid dim), one fancy-indexed gather per
         variable. ``out``: (rows, n_features)."""
         for f in self.features:
-            after = None
-            if f.anchor_centred:  # centre each chunk of rows while it is in cache
+            gather_rows(f.windows(), tuple(pos[d] for d in f.dims), out[:, f.columns])
 
-                def after(lo, hi, f=f):
-                    rows = out[lo:hi]
-                    ref = rows[:, f.plan.cells][:, f.plan.anchor_cell].copy()
-                    centre_rows(rows[:, f.plan.cells], ref)
-                    rows[:, f.plan.reference] = ref
-
-            index = tuple(pos[d] for d in f.dims)
-            gather_rows(f.windows(), index, out[:, f.columns], after=after)
-
-    def _copy_block(self, p0: int, out: np.ndarray) -> None:
+    def _copy_block(self, p0: int, out: np.ndarray, ids: np.ndarray) -> None:
         """Rows of every sample at position ``p0`` of the outermost dim, in id order.
 
         ``out``: (inner, n_features), ``inner`` being the product of the other dims'
-        counts. Per variable: cut the cells that position's windows read along the
-        outermost dim into a contiguous slab (so a window's trailing cells become long
-        runs), view all windows of the slab, and copy them in one ``copyto``.
+        counts; ``ids``: their ids. Per variable: cut the cells that position's windows
+        read along the outermost dim into a contiguous slab (so a window's trailing
+        cells become long runs), view all windows of the slab, and copy them in one
+        ``copyto``; or, when rows need finishing (centring, summaries, coordinate
+        features), a cache-sized group of positions of the first inner dim at a time,
+        each group finished while in cache.
         """
+        copies = [self._block_copy(f, p0, out) for f in self.features]
+        if not self._finishes:
+            for target, view in copies:
+                np.copyto(target, view)
+            return
+        inner_dims = self.grid.dims[1:]
+        n0 = self.grid.counts[1] if inner_dims else 1
+        rows_per = out.shape[0] // max(1, n0)
+        group = max(1, (1 << 22) // max(1, rows_per * out.shape[1] * out.itemsize))
+        extra = self._extra_columns(ids, None)  # for the whole block, vectorized
+        for i in range(0, n0, group):
+            part = (slice(i, i + group),) if inner_dims else ()
+            for target, view in copies:
+                np.copyto(target[part], np.broadcast_to(view, target.shape)[part])
+            rows = slice(i * rows_per, (i + group) * rows_per)
+            self._finish(ids[rows], out[rows], None, {c: v[rows] for c, v in extra.items()})
+
+    def _block_copy(self, f: FeatureArray, p0: int, out: np.ndarray):
+        """``(target, view)``: where in ``out`` and from which window view variable
+        ``f``'s cells of block ``p0`` are copied (both shaped ``(grid.counts[1:]) +
+        (window cells)``, the view broadcast along dims the variable lacks)."""
         grid, window = self.grid, self.layout.window
         d0, inner_dims = grid.dims[0], grid.dims[1:]
-        for f in self.features:
-            arr, dims = f.arr, list(f.dims)
-            if d0 in dims:
-                ax = dims.index(d0)
-                first = p0 * window.stride(d0)
-                cut = (slice(None),) * ax + (slice(first, first + window.size(d0)),)
-                arr = np.ascontiguousarray(arr[cut])
-            budget = out.itemsize * out.shape[0] * (f.columns.stop - f.columns.start)
-            # view: (positions along each of `dims`) + (window cells)
-            view = copy_friendly_view(arr, f.axes, f.sizes, f.steps, budget)
-            if d0 in dims:  # the cut holds exactly one position along d0
-                view = view[(slice(None),) * dims.index(d0) + (0,)]
-                dims.remove(d0)
-            # positions along the variable's dims -> the grid's inner dims, in grid
-            # order, broadcast along those it lacks: (grid.counts[1:]) + (cells)
-            view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in dims)]
-            view = view.transpose(
-                [dims.index(d) for d in inner_dims if d in dims]
-                + list(range(len(dims), view.ndim))
-            )
-            view = view[tuple(slice(None) if d in dims else np.newaxis for d in inner_dims)]
-            target = out[:, f.columns].reshape(grid.counts[1:] + view.shape[len(inner_dims) :])
-            if not np.shares_memory(target, out):  # splitting axes is always a view
-                raise AssertionError("block target is not a view of the output")
-            if not f.anchor_centred:
-                np.copyto(target, view)
-                continue
-            # copy and centre on the anchor cell a group of positions of the first inner
-            # dim at a time, so each group is centred while it is in cache
-            view = np.broadcast_to(view, target.shape)
-            n0 = target.shape[0] if inner_dims else 1
-            rows_per = out.shape[0] // max(1, n0)
-            group = max(1, (1 << 21) // max(1, rows_per * out.shape[1] * out.itemsize))
-            for i in range(0, n0, group):
-                part = (slice(i, i + group),) if inner_dims else ()
-                np.copyto(target[part], view[part])
-                rows = out[i * rows_per : (i + group) * rows_per]
-                ref = rows[:, f.plan.cells.start + f.plan.anchor_cell].copy()
-                centre_rows(rows[:, f.plan.cells], ref)
-                rows[:, f.plan.reference] = ref
+        arr, dims = f.arr, list(f.dims)
+        if d0 in dims:
+            ax = dims.index(d0)
+            first = p0 * window.stride(d0)
+            cut = (slice(None),) * ax + (slice(first, first + window.size(d0)),)
+            arr = np.ascontiguousarray(arr[cut])
+        budget = out.itemsize * out.shape[0] * (f.columns.stop - f.columns.start)
+        # view: (positions along each of `dims`) + (window cells)
+        view = copy_friendly_view(arr, f.axes, f.sizes, f.steps, budget)
+        if d0 in dims:  # the cut holds exactly one position along d0
+            view = view[(slice(None),) * dims.index(d0) + (0,)]
+            dims.remove(d0)
+        # positions along the variable's dims -> the grid's inner dims, in grid
+        # order, broadcast along those it lacks: (grid.counts[1:]) + (cells)
+        view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in dims)]
+        view = view.transpose(
+            [dims.index(d) for d in inner_dims if d in dims]
+            + list(range(len(dims), view.ndim))
+        )
+        view = view[tuple(slice(None) if d in dims else np.newaxis for d in inner_dims)]
+        target = out[:, f.columns].reshape(grid.counts[1:] + view.shape[len(inner_dims) :])
+        if not np.shares_memory(target, out):  # splitting axes is always a view
+            raise AssertionError("block target is not a view of the output")
+        return target, view
 
     # -- y and coordinates ---------------------------------------------------------------
 
