@@ -29,14 +29,16 @@ def load_example(name: str):
     return module
 
 
-def make_tab(kw):
+def make_tab(kw, **options):
+    """The tabularizer of a ``tab_case``'s arguments; ``options`` add or override
+    parameters (preprocessing, dropna)."""
     target = xt.Target(kw["target"], lead=kw["lead"] or None) if kw["target"] else None
     return xt.WindowTabularizer(
         input_dims=kw["input_dims"],
         input_overlap=kw["input_overlap"],
         variables=kw["variables"],
         target=target,
-        dropna=kw["dropna"],
+        **{"dropna": kw["dropna"], **options},
     )
 
 

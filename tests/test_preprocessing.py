@@ -16,7 +16,7 @@ import xbatcher_tab as xt
 from xbatcher_tab.testing import reference_table
 
 from .strategies import tab_case
-from .support import computed, concat_batches
+from .support import computed, concat_batches, make_tab
 
 STATS = ["mean", "std", "min", "max"]
 
@@ -53,17 +53,6 @@ def preprocessing(draw, ds, kw):
     )
 
 
-def make(kw, options):
-    target = xt.Target(kw["target"], lead=kw["lead"] or None) if kw["target"] else None
-    return xt.WindowTabularizer(
-        input_dims=kw["input_dims"],
-        input_overlap=kw["input_overlap"],
-        variables=kw["variables"],
-        target=target,
-        **options,
-    )
-
-
 def reference(ds, kw, options, tab):
     args = {k: v for k, v in kw.items() if k != "dropna"}
     return reference_table(
@@ -88,7 +77,7 @@ def assert_rows_equal(X, X_ref):
 def test_every_option_matches_brute_force(case, data):
     ds, kw = case
     options = data.draw(preprocessing(ds, kw))
-    tab = make(kw, options)
+    tab = make_tab(kw, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         X, y, coords = tab.fit(ds).tabularize(ds)
@@ -257,7 +246,7 @@ def test_coordinate_features_are_the_anchors_calendar():
 def test_flip_equals_brute_force_flipped_windows(case, data):
     ds, kw = case
     options = dict(center=data.draw(st.sampled_from([None, "anchor"])), stats=("max",))
-    tab = make(kw, options)
+    tab = make_tab(kw, **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         X, _, coords = tab.fit(ds).tabularize(ds)
