@@ -285,18 +285,45 @@ class Table:
         for row in range(first, last, block):
             part = slice(row, row + block)
             self._copy_block(int(local[row]) // block, out[part], ids[part])
-        # the other rows one by one, in cache-sized chunks finished as they are copied
-        chunk = max(1, (1 << 22) // max(1, out.shape[1] * out.itemsize))
         for lo, hi in ((0, first), (last, ids.size)):
-            for start in range(lo, hi, chunk):
-                part = slice(start, min(start + chunk, hi))
-                if pos is None:
-                    where = self._positions(ids[part])
-                else:
-                    where = {d: p[part] for d, p in pos.items()}
-                self._copy_rows(where, out[part])
-                self._finish(ids[part], out[part], where)
+            if hi > lo:
+                self._copy_sparse(ids, local, lo, hi, out, pos)
         return out
+
+    def _copy_sparse(self, ids, local, lo: int, hi: int, out: np.ndarray, pos) -> None:
+        """Rows ``[lo, hi)`` of ids that are not whole blocks. Increasing ids (a mask or
+        ``dropna`` left gaps) that keep at least a quarter of a block are copied from
+        whole-block views (:meth:`_copy_block_subset`); the rest one by one, in
+        cache-sized chunks finished as they are copied."""
+        block = self.grid.inner
+        part_ids = local[lo:hi]
+        if block and part_ids.size > 1 and np.all(np.diff(part_ids) > 0):
+            blocks = part_ids // block
+            edges = np.flatnonzero(np.diff(blocks)) + 1
+            starts = np.r_[0, edges]
+            stops = np.r_[edges, part_ids.size]
+            dense = (stops - starts) * 4 >= block
+            for a, b, is_dense in zip(starts, stops, dense, strict=True):
+                rows = slice(lo + a, lo + b)
+                if is_dense:
+                    p0 = int(blocks[a])
+                    self._copy_block_subset(p0, part_ids[a:b] - p0 * block, out[rows], ids[rows])
+                else:
+                    self._copy_chunks(ids, rows.start, rows.stop, out, pos)
+            return
+        self._copy_chunks(ids, lo, hi, out, pos)
+
+    def _copy_chunks(self, ids, lo: int, hi: int, out: np.ndarray, pos) -> None:
+        """Rows ``[lo, hi)`` one by one (fancy indexing), a cache-sized chunk at a time."""
+        chunk = max(1, (1 << 22) // max(1, out.shape[1] * out.itemsize))
+        for start in range(lo, hi, chunk):
+            part = slice(start, min(start + chunk, hi))
+            if pos is None:
+                where = self._positions(ids[part])
+            else:
+                where = {d: p[part] for d, p in pos.items()}
+            self._copy_rows(where, out[part])
+            self._finish(ids[part], out[part], where)
 
     @property
     def _finishes(self) -> bool:
@@ -375,53 +402,90 @@ class Table:
         features), a cache-sized group of positions of the first inner dim at a time,
         each group finished while in cache.
         """
-        copies = [self._block_copy(f, p0, out) for f in self.features]
+        views = self._block_views(p0)
         if not self._finishes:
-            for target, view in copies:
-                np.copyto(target, view)
+            for f, view in zip(self.features, views, strict=True):
+                np.copyto(self._block_target(f, out, view), view)
             return
+        extra = self._extra_columns(ids, None)  # for the whole block, vectorized
+        for lo, hi, part in self._groups(out.shape[1] * out.itemsize):
+            rows = out[lo:hi]
+            for f, view in zip(self.features, views, strict=True):
+                np.copyto(self._block_target(f, rows, view[part]), view[part])
+            self._finish(ids[lo:hi], rows, None, {c: v[lo:hi] for c, v in extra.items()})
+
+    def _copy_block_subset(
+        self, p0: int, inner: np.ndarray, out: np.ndarray, ids: np.ndarray
+    ) -> None:
+        """Rows of some samples at position ``p0`` of the outermost dim: ``inner`` are
+        their (increasing) positions within the block. The block is copied a cache-sized
+        group at a time into a scratch buffer and the kept rows moved to ``out``:
+        whole-block copies without writing the rows that are dropped."""
+        views = self._block_views(p0)
+        row_bytes = out.shape[1] * out.itemsize
+        scratch = None
+        extra = self._extra_columns(ids, None)
+        for lo, hi, part in self._groups(row_bytes):
+            a, b = np.searchsorted(inner, [lo, hi])
+            if a == b:
+                continue  # no kept sample in this group: nothing is copied
+            if scratch is None or scratch.shape[0] < hi - lo:
+                scratch = np.empty((hi - lo, out.shape[1]), dtype=out.dtype)
+            rows = scratch[: hi - lo]
+            for f, view in zip(self.features, views, strict=True):
+                np.copyto(self._block_target(f, rows, view[part]), view[part])
+            kept = out[a:b]
+            np.take(rows, inner[a:b] - lo, axis=0, out=kept, mode="clip")  # no buffer
+            self._finish(ids[a:b], kept, None, {c: v[a:b] for c, v in extra.items()})
+
+    def _groups(self, row_bytes: int):
+        """``(first row, stop row, view index)`` of cache-sized groups of a block: runs
+        of positions along the first inner dim."""
         inner_dims = self.grid.dims[1:]
         n0 = self.grid.counts[1] if inner_dims else 1
-        rows_per = out.shape[0] // max(1, n0)
-        group = max(1, (1 << 22) // max(1, rows_per * out.shape[1] * out.itemsize))
-        extra = self._extra_columns(ids, None)  # for the whole block, vectorized
+        rows_per = self.grid.inner // max(1, n0)
+        group = max(1, (1 << 22) // max(1, rows_per * row_bytes))
         for i in range(0, n0, group):
             part = (slice(i, i + group),) if inner_dims else ()
-            for target, view in copies:
-                np.copyto(target[part], np.broadcast_to(view, target.shape)[part])
-            rows = slice(i * rows_per, (i + group) * rows_per)
-            self._finish(ids[rows], out[rows], None, {c: v[rows] for c, v in extra.items()})
+            yield i * rows_per, min(i + group, n0) * rows_per, part
 
-    def _block_copy(self, f: FeatureArray, p0: int, out: np.ndarray):
-        """``(target, view)``: where in ``out`` and from which window view variable
-        ``f``'s cells of block ``p0`` are copied (both shaped ``(grid.counts[1:]) +
-        (window cells)``, the view broadcast along dims the variable lacks)."""
+    def _block_target(self, f: FeatureArray, rows: np.ndarray, view: np.ndarray) -> np.ndarray:
+        """Variable ``f``'s cells of ``rows`` shaped like ``view`` (a view of ``rows``)."""
+        target = rows[:, f.columns].reshape(view.shape)
+        if not np.shares_memory(target, rows):  # splitting axes is always a view
+            raise AssertionError("block target is not a view of the output")
+        return target
+
+    def _block_views(self, p0: int) -> list[np.ndarray]:
+        """Per variable, every window of block ``p0`` shaped ``(grid.counts[1:]) +
+        (window cells)`` (broadcast along dims the variable lacks)."""
         grid, window = self.grid, self.layout.window
         d0, inner_dims = grid.dims[0], grid.dims[1:]
-        arr, dims = f.arr, list(f.dims)
-        if d0 in dims:
-            ax = dims.index(d0)
-            first = p0 * window.stride(d0)
-            cut = (slice(None),) * ax + (slice(first, first + window.size(d0)),)
-            arr = np.ascontiguousarray(arr[cut])
-        budget = out.itemsize * out.shape[0] * (f.columns.stop - f.columns.start)
-        # view: (positions along each of `dims`) + (window cells)
-        view = copy_friendly_view(arr, f.axes, f.sizes, f.steps, budget)
-        if d0 in dims:  # the cut holds exactly one position along d0
-            view = view[(slice(None),) * dims.index(d0) + (0,)]
-            dims.remove(d0)
-        # positions along the variable's dims -> the grid's inner dims, in grid
-        # order, broadcast along those it lacks: (grid.counts[1:]) + (cells)
-        view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in dims)]
-        view = view.transpose(
-            [dims.index(d) for d in inner_dims if d in dims]
-            + list(range(len(dims), view.ndim))
-        )
-        view = view[tuple(slice(None) if d in dims else np.newaxis for d in inner_dims)]
-        target = out[:, f.columns].reshape(grid.counts[1:] + view.shape[len(inner_dims) :])
-        if not np.shares_memory(target, out):  # splitting axes is always a view
-            raise AssertionError("block target is not a view of the output")
-        return target, view
+        views = []
+        for f in self.features:
+            arr, dims = f.arr, list(f.dims)
+            if d0 in dims:
+                ax = dims.index(d0)
+                first = p0 * window.stride(d0)
+                cut = (slice(None),) * ax + (slice(first, first + window.size(d0)),)
+                arr = np.ascontiguousarray(arr[cut])
+            budget = f.arr.itemsize * grid.inner * (f.columns.stop - f.columns.start)
+            # view: (positions along each of `dims`) + (window cells)
+            view = copy_friendly_view(arr, f.axes, f.sizes, f.steps, budget)
+            if d0 in dims:  # the cut holds exactly one position along d0
+                view = view[(slice(None),) * dims.index(d0) + (0,)]
+                dims.remove(d0)
+            # positions along the variable's dims -> the grid's inner dims, in grid
+            # order, broadcast along those it lacks: (grid.counts[1:]) + (cells)
+            view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in dims)]
+            view = view.transpose(
+                [dims.index(d) for d in inner_dims if d in dims]
+                + list(range(len(dims), view.ndim))
+            )
+            view = view[tuple(slice(None) if d in dims else np.newaxis for d in inner_dims)]
+            cells = view.shape[len(inner_dims) :]
+            views.append(np.broadcast_to(view, grid.counts[1:] + cells))
+        return views
 
     # -- y and coordinates ---------------------------------------------------------------
 
