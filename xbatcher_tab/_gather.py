@@ -129,12 +129,10 @@ def gather_rows(
     index: tuple[np.ndarray, ...],
     out: np.ndarray,
     chunk_bytes: int = 1 << 21,
-    after=None,
 ) -> np.ndarray:
     """Copy the windows at ``index`` (one array per leading axis of ``view``) into the
     rows of ``out`` (shape ``(n, cells)``), in chunks of rows small enough for the
-    temporary to stay in cache; ``after(start, stop)``, if given, runs on each chunk's
-    rows right after they are copied (still in cache).
+    temporary to stay in cache.
 
     Examples
     --------
@@ -145,16 +143,12 @@ def gather_rows(
     n = out.shape[0]
     if not index:  # nothing to index: every row is the whole (broadcast) view
         out[...] = view.reshape(1, -1)
-        if after is not None:
-            after(0, n)
         return out
     chunk = max(1, chunk_bytes // max(1, out.shape[1] * out.itemsize))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         part = view[tuple(i[start:stop] for i in index)]
         out[start:stop] = part.reshape(stop - start, -1)
-        if after is not None:
-            after(start, stop)
     return out
 
 

@@ -269,9 +269,10 @@ class Table:
         """Feature rows for ``ids``: one window per variable, C order over input_dims.
 
         Rows of ids that cover whole *blocks* (every sample at one position of the
-        outermost dim, in order) are copied block by block from strided views; the rest
-        row by row with fancy indexing. Both give the same rows. ``out``, if given, is a
-        ``(len(ids), n_features)`` array of the layout's dtype to fill.
+        outermost dim, in order) are copied block by block from strided views;
+        increasing ids with gaps (a mask, ``dropna``) from groups of those blocks; the
+        rest row by row with fancy indexing. All give the same rows. ``out``, if given,
+        is a ``(len(ids), n_features)`` array of the layout's dtype to fill.
         """
         ids = np.asarray(ids, dtype=np.int64)
         shape = (ids.size, self.n_features)
