@@ -182,7 +182,7 @@ class SampleGrid:
         """Cell index of the anchor along each dim, from positions (past the data's end
         for forecasts)."""
         return tuple(
-            np.asarray(p, dtype=np.int64) * self.spec.stride(d) + self.spec.anchor(d)
+            self.spec.anchor_cell(d, np.asarray(p, dtype=np.int64))
             for d, p in zip(self.dims, positions, strict=True)
         )
 

@@ -165,8 +165,7 @@ class VariableColumns:
     def of(cls, layout: Layout, variable: Hashable, first: int) -> VariableColumns:
         wdims = layout.window_dims(variable)
         shape = [layout.window.size(d) for d in wdims]
-        nearest = [layout.window.size(d) - 1 if layout.window.lead(d) else
-                   layout.window.size(d) // 2 for d in wdims]
+        nearest = [layout.window.nearest_cell(d) for d in wdims]
         anchor_cell = int(np.ravel_multi_index(nearest, shape)) if shape else 0
         cells = slice(first, first + layout.n_cells(variable))
         center = layout.center.get(variable)

@@ -112,6 +112,14 @@ def check_choice(name: str, value: object, choices: Sequence) -> object:
     raise ValueError(f"{name} must be {text}, got {value!r}")
 
 
+def fixed_seed(random_state: object) -> object:
+    """A seed that repeats: one draw from a numpy ``Generator``, other seeds as given
+    (so every pass over batches seeded by it gives the same order)."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    return random_state
+
+
 def check_random_state(name: str, value: object) -> object:
     """A seed: None, an integer >= 0, a numpy ``Generator`` or ``SeedSequence``."""
     if value is None or isinstance(value, np.random.Generator | np.random.SeedSequence):
@@ -342,6 +350,16 @@ class WindowSpec:
         """Offset of the anchor from the window's first cell along ``dim``."""
         size = self.size(dim)
         return size - 1 + self.lead(dim) if self.lead(dim) else size // 2
+
+    def anchor_cell(self, dim: Hashable, position):
+        """Cell of the anchor of the window at ``position`` along ``dim`` (an int or an
+        integer array; past the data's end for forecasts)."""
+        return position * self.stride(dim) + self.anchor(dim)
+
+    def nearest_cell(self, dim: Hashable) -> int:
+        """The window's own cell nearest its anchor along ``dim``: the anchor, or along
+        a lead dim (the anchor lies past the window) its last cell."""
+        return min(self.anchor(dim), self.size(dim) - 1)
 
     def reach(self, dim: Hashable, labelled: bool = True) -> int:
         """Cells a sample reads from its window's first cell along ``dim``: through the

@@ -26,7 +26,7 @@ import xarray as xr
 
 from ._layout import Layout
 from ._slabs import SlabSource
-from ._spec import BatchOptions
+from ._spec import BatchOptions, fixed_seed
 from ._table import Tabular
 
 __all__ = ["augmented", "epoch_ids", "iter_batches", "rebatch"]
@@ -43,9 +43,7 @@ def iter_batches(
     shuffle = options.shuffle
     keep = 2 * options.shuffle_buffer if shuffle else 2  # the groups in flight
     source = SlabSource(layout, data, load=shuffle == "full", keep=keep)
-    seed = options.random_state
-    if isinstance(seed, np.random.Generator):  # one draw: shuffle and augment share it
-        seed = int(seed.integers(2**63))
+    seed = fixed_seed(options.random_state)  # shuffle and augment share it
     rng = np.random.default_rng(seed) if shuffle else None
     groups = epoch_ids(source, bool(shuffle), rng, options.shuffle_buffer)
     batches = rebatch(

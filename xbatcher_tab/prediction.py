@@ -113,7 +113,7 @@ class MapLayout:
         shape, coords = [], {}
         for d in dims:
             count = grid.counts[grid.dims.index(d)]
-            last = (count - 1) * layout.window.stride(d) + layout.window.anchor(d)
+            last = layout.window.anchor_cell(d, count - 1)
             length = max(int(sizes[d]), last + 1 if count else 0)
             shape.append(length)
             if source.coords[d] is not None:
@@ -253,7 +253,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
         return dsa.full(out.shape + extra, np.nan, dtype=dtype)
     # block k holds the anchors of slab k: from its first anchor to the next slab's
     edges = [0] + [
-        s.positions.start * layout.window.stride(d0) + layout.window.anchor(d0)
+        layout.window.anchor_cell(d0, s.positions.start)
         for s in source.slabs[1:]
     ]
     edges.append(out.shape[axis])

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._spec import BatchOptions, batch_options_doc, check_int
+from ._spec import BatchOptions, batch_options_doc, check_int, fixed_seed
 
 __all__ = ["partial_fit"]
 
@@ -99,10 +99,7 @@ def partial_fit(
     if tab.layout_.target is None:
         raise ValueError("partial_fit needs labels: give the tabularizer a target=Target(...)")
     steps = _steps(estimator)
-    seed = options.random_state
-    if isinstance(seed, np.random.Generator):
-        seed = int(seed.integers(2**63))
-    seeds = np.random.SeedSequence(seed).spawn(len(steps) + epochs)
+    seeds = np.random.SeedSequence(fixed_seed(options.random_state)).spawn(len(steps) + epochs)
     total = None if tab.get_layout().selects else tab.count_samples(data)
 
     def passes(n_fitted, seed, desc):

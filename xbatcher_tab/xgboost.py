@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._spec import BatchOptions, batch_options_doc
+from ._spec import BatchOptions, batch_options_doc, fixed_seed
 
 __all__ = ["WindowDataIter"]
 
@@ -76,9 +76,8 @@ class WindowDataIter(xgboost.DataIter):
             raise ValueError("WindowDataIter needs labels: give the tabularizer a target")
         if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
             opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
-        elif isinstance(opts.random_state, np.random.Generator):
-            # every pass must repeat the same order: fix one seed from the generator
-            opts = opts.replace(random_state=int(opts.random_state.integers(2**63)))
+        else:  # every pass must repeat the same batches: fix one seed from a generator
+            opts = opts.replace(random_state=fixed_seed(opts.random_state))
         self.tab = tab
         self.data = data
         self.options = opts
