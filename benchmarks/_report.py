@@ -3,7 +3,19 @@ the process's resident memory."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+
+def run_child(script: str, *args: str) -> dict:
+    """Run ``script`` with ``args`` in a process of its own (so that its peak memory is
+    its own) and return the JSON object it prints last."""
+    out = subprocess.run(
+        [sys.executable, script, *map(str, args)], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def rss_kb(field: str) -> int:

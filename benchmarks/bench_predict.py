@@ -28,11 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import argparse
 import json
 import pickle
-import subprocess
 import tempfile
 import time
 
-from _report import print_rows, rss_kb  # noqa: E402
+from _report import print_rows, rss_kb, run_child  # noqa: E402
 
 MODES = ["table", "xt.predict", "zarr -> zarr"]
 WINDOW = dict(
@@ -109,13 +108,7 @@ def main(argv=None) -> list[dict]:
         Path(tmp, "model.pkl").write_bytes(pickle.dumps(model))
         results = {}
         for mode in MODES:
-            out = subprocess.run(
-                [sys.executable, __file__, "--mode", mode, "--tmp", tmp],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+            results[mode] = run_child(__file__, "--mode", mode, "--tmp", tmp)
     table, ours, zarr = (results[m] for m in MODES)
     rows = [
         ("windows predicted (xt.predict: with the forecast day)", f"{ours['samples']:,}"),

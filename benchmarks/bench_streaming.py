@@ -22,11 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import argparse
 import json
-import subprocess
 import tempfile
 import time
 
-from _report import rss_kb  # noqa: E402
+from _report import rss_kb, run_child  # noqa: E402
 
 MODES = ["memory sequential", "zarr sequential", "memory shuffled", "zarr shuffled"]
 
@@ -83,22 +82,11 @@ def main(argv=None) -> list[dict]:
         xt.datasets.tasmax(time=args.time).chunk({"time": 10}).to_zarr(store, consolidated=False)
         results = []
         for mode in MODES:
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--mode",
-                    mode,
-                    "--store",
-                    store,
-                    "--batch-size",
-                    str(args.batch_size),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
+            results.append(
+                run_child(
+                    __file__, "--mode", mode, "--store", store, "--batch-size", args.batch_size
+                )
             )
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     memory = {r["mode"].split()[1]: r["samples_per_s"] for r in results if "memory" in r["mode"]}
     batch_mb = args.batch_size * 729 * 4 / 1e6
     lines = []
