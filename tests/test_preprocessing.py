@@ -318,3 +318,66 @@ def test_flip_needs_windowed_dims_and_a_probability():
         xt.augment.flip(tab, dims=["lat"], p=2)
     with pytest.raises(TypeError, match="augment must be a function"):
         tab.iter_batches(ds, augment="flip")
+
+
+@given(
+    st.integers(0, 300),
+    st.lists(st.integers(1, 7), min_size=1, max_size=3),
+    st.sampled_from(["float32", "float64", "int32"]),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_centre_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed):
+    """The BLAS update of centre_columns (and its numpy fallback for other dtypes and
+    non-contiguous rows) gives numpy's values, with NaN and infinite references and
+    other columns left alone."""
+    from xbatcher_tab._gather import centre_columns
+
+    rng = np.random.default_rng(seed)
+    starts = np.cumsum([0] + [w + 1 for w in widths])  # a column between variables
+    width = int(starts[-1]) + 1
+    rows = (rng.normal(size=(n, width + strided)) * 100).astype(dtype)
+    if dtype != "int32" and n:
+        rows[rng.random(rows.shape) < 0.1] = np.nan
+        rows[0, 0] = np.inf
+    rows = rows[:, :width] if strided else rows
+    refs = []
+    for s, w in zip(starts[:-1], widths, strict=True):
+        ref = rows[:, s + w].copy()  # the column after a variable's cells
+        if dtype != "int32" and n > 1:
+            ref[1] = -np.inf
+        refs.append((slice(int(s), int(s + w)), ref))
+    expected = rows.copy()
+    for cells, ref in refs:
+        expected[:, cells] -= ref[:, None]
+    centre_columns(rows, refs, chunk_bytes=512)
+    np.testing.assert_array_equal(rows, expected)
+
+
+def test_cache_groups_split_along_the_second_inner_dim(monkeypatch):
+    """Blocks copied in groups of rows smaller than one position of the first inner dim
+    give the same rows as whole groups, with every finishing step."""
+    from xbatcher_tab._table import Table
+
+    ds = xt.datasets.tasmax(time=8).isel(lat=slice(0, 9), lon=slice(0, 14))
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        center="anchor",
+        stats=("mean", "max"),
+        coord_features={"lat": "raw", "time.dayofyear": "cyclic"},
+    ).fit(ds)
+    whole = tab.transform(ds)
+    monkeypatch.setattr(Table, "GROUP_BYTES", 3 * whole.shape[1] * whole.itemsize)
+    split = tab.transform(ds)
+    np.testing.assert_array_equal(split, whole)
+    X_ref, _, _ = reference_table(
+        ds,
+        input_dims={"lat": 3, "lon": 3, "time": 2},
+        target="tasmax",
+        lead={"time": 1},
+        center="anchor",
+        stats=("mean", "max"),
+        coord_features=[("lat", "raw"), ("time.dayofyear", "cyclic")],
+    )
+    assert_rows_equal(split, X_ref)

@@ -9,6 +9,7 @@ into the outermost dim) knows where its samples sit in the whole grid.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -19,9 +20,10 @@ import xarray as xr
 
 from ._data import coordinate_features, coordinate_labels, coordinate_values
 from ._gather import (
-    centre_rows,
+    centre_columns,
     copy_friendly_view,
     gather_rows,
+    single_threaded_blas,
     window_any,
     window_summaries,
     window_view,
@@ -220,6 +222,23 @@ class Table:
             tvar = ds[layout.target].variable
             self._target = (tuple(tvar.dims), np.asarray(tvar.values))
         self._coords = context.coords
+        self._coord_lookup = self._coordinate_lookup()
+
+    def _coordinate_lookup(self) -> list[tuple[Hashable, np.ndarray]]:
+        """Per coordinate feature (in column order), its dim and its columns for every
+        position along that dim: each feature depends on one dim's anchor only, so it
+        is computed once per position, not once per sample."""
+        lookup = []
+        for source, encoding in self.layout.coord_features:
+            d = source.partition(".")[0]
+            positions = np.arange(self.grid.counts[self.grid.dims.index(d)])
+            cells = self.layout.window.anchor_cell(d, positions)
+            if d == self.grid.dims[0]:
+                cells = cells + self.start
+            lookup.append(
+                (d, coordinate_features(self._coords, {d: cells}, [(source, encoding)]))
+            )
+        return lookup
 
     @property
     def n_samples(self) -> int:
@@ -283,12 +302,14 @@ class Table:
         local = ids - self.first_id
         first, last = self._whole_blocks(local)
         block = self.grid.inner
-        for row in range(first, last, block):
-            part = slice(row, row + block)
-            self._copy_block(int(local[row]) // block, out[part], ids[part])
-        for lo, hi in ((0, first), (last, ids.size)):
-            if hi > lo:
-                self._copy_sparse(ids, local, lo, hi, out, pos)
+        centring = any(f.plan.center for f in self.features)
+        with single_threaded_blas() if centring else contextlib.nullcontext():
+            for row in range(first, last, block):
+                part = slice(row, row + block)
+                self._copy_block(int(local[row]) // block, out[part], ids[part])
+            for lo, hi in ((0, first), (last, ids.size)):
+                if hi > lo:
+                    self._copy_sparse(ids, local, lo, hi, out, pos)
         return out
 
     def _copy_sparse(self, ids, local, lo: int, hi: int, out: np.ndarray, pos) -> None:
@@ -340,15 +361,15 @@ class Table:
         anchor cell or the window mean, and the columns of :meth:`_extra_columns`
         (``extra``: those of these rows, if already computed)."""
         extra = self._extra_columns(ids, pos) if extra is None else extra
+        refs = []  # (centred variable, its reference per row: a copy in X's dtype)
         for f in self.features:
-            ref = None
             if f.anchor_centred:
-                ref = out[:, f.plan.cells.start + f.plan.anchor_cell].copy()
+                refs.append((f, out[:, f.plan.cells.start + f.plan.anchor_cell].astype(out.dtype)))
             elif f.plan.center == "mean":
-                ref = extra[f.plan.reference]
-            if ref is not None:
-                centre_rows(out[:, f.plan.cells], ref)
-                out[:, f.plan.reference] = ref
+                refs.append((f, extra[f.plan.reference].astype(out.dtype)))
+        centre_columns(out, [(f.plan.cells, ref) for f, ref in refs])
+        for f, ref in refs:
+            out[:, f.plan.reference] = ref
         for column, values in extra.items():
             out[:, column] = values
 
@@ -368,12 +389,12 @@ class Table:
                 extra[column] = f.summaries[stat][index]
             if f.plan.center == "mean":
                 extra[f.plan.reference] = f.summaries["mean"][index]
-        if self.layout.coord_features:
-            values = coordinate_features(
-                self._coords, self.anchor_cells(ids, pos), self.layout.coord_features
-            )
-            for i, column in enumerate(range(self._coord_columns.start, self._coord_columns.stop)):
-                extra[column] = values[:, i]
+        column = self._coord_columns.start
+        for d, values in self._coord_lookup:
+            picked = values[pos[d]]
+            for j in range(values.shape[1]):
+                extra[column + j] = picked[:, j]
+            column += values.shape[1]
         return extra
 
     def _whole_blocks(self, local: np.ndarray) -> tuple[int, int]:
@@ -439,16 +460,35 @@ class Table:
             np.take(rows, inner[a:b] - lo, axis=0, out=kept, mode="clip")  # no buffer
             self._finish(ids[a:b], kept, None, {c: v[a:b] for c, v in extra.items()})
 
+    GROUP_BYTES = 1 << 21
+
     def _groups(self, row_bytes: int):
         """``(first row, stop row, view index)`` of cache-sized groups of a block: runs
-        of positions along the first inner dim."""
+        of positions along the first inner dim or, when one such position is larger
+        than the budget, runs along the second inner dim at one position of the first."""
         inner_dims = self.grid.dims[1:]
-        n0 = self.grid.counts[1] if inner_dims else 1
+        if not inner_dims:
+            yield 0, self.grid.inner, ()
+            return
+        n0 = self.grid.counts[1]
         rows_per = self.grid.inner // max(1, n0)
-        group = max(1, (1 << 22) // max(1, rows_per * row_bytes))
-        for i in range(0, n0, group):
-            part = (slice(i, i + group),) if inner_dims else ()
-            yield i * rows_per, min(i + group, n0) * rows_per, part
+        budget = self.GROUP_BYTES
+        if rows_per * row_bytes <= budget or len(inner_dims) < 2:
+            group = max(1, budget // max(1, rows_per * row_bytes))
+            for i in range(0, n0, group):
+                yield i * rows_per, min(i + group, n0) * rows_per, (slice(i, i + group),)
+            return
+        n1 = self.grid.counts[2]
+        rows_per1 = rows_per // max(1, n1)
+        group = max(1, budget // max(1, rows_per1 * row_bytes))
+        for i in range(n0):
+            for j in range(0, n1, group):
+                stop = min(j + group, n1)
+                yield (
+                    i * rows_per + j * rows_per1,
+                    i * rows_per + stop * rows_per1,
+                    (slice(i, i + 1), slice(j, stop)),
+                )
 
     def _block_target(self, f: FeatureArray, rows: np.ndarray, view: np.ndarray) -> np.ndarray:
         """Variable ``f``'s cells of ``rows`` shaped like ``view`` (a view of ``rows``)."""
