@@ -66,6 +66,13 @@ def concat_batches(batches):
     return X, y, coords
 
 
+def assert_rows_equal(X, X_ref, tol: float = 2e-5):
+    """Same shape, NaN in the same places, values equal within ``tol``."""
+    assert X.shape == X_ref.shape
+    np.testing.assert_array_equal(np.isnan(X), np.isnan(X_ref))
+    np.testing.assert_allclose(X, X_ref, rtol=tol, atol=tol)
+
+
 def computed(obj):
     """``obj.compute()`` for a dask object, else ``obj``."""
     return obj.compute() if hasattr(obj, "compute") else obj

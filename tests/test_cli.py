@@ -191,4 +191,12 @@ def test_demo_small(tmp_path):
     np.testing.assert_array_equal(np.sort(on_map), np.sort(result["pred"]))
     last = grid.time.values[-1]
     assert forecast.time.values == last + np.timedelta64(1, "D")
-    assert int(forecast.notnull().sum()) == (40 - 8) * (48 - 8)  # every interior cell
+    # longitude wraps around: every longitude, latitudes away from the edges
+    assert int(forecast.notnull().sum()) == (40 - 8) * 48
+    assert forecast.notnull().all("lat").sum() == 0 and forecast.notnull().any("lat").all()
+    # area-weighted scores: the rows' weighted RMSE equals xt.metrics on the map
+    truth = result["truth"]
+    by_day = xt.metrics.rmse(grid, truth, "coslat", dim=("lat", "lon")).dropna("time")
+    np.testing.assert_allclose(by_day, result["rmse_by_day"].sel(time=by_day.time))
+    overall = float(xt.metrics.rmse(grid, truth, "coslat"))
+    assert overall == pytest.approx(scores["model"], rel=1e-5)

@@ -16,7 +16,7 @@ import xbatcher_tab as xt
 from xbatcher_tab.testing import reference_table
 
 from .strategies import tab_case
-from .support import computed, concat_batches, make_tab
+from .support import assert_rows_equal, computed, concat_batches, make_tab
 
 STATS = ["mean", "std", "min", "max"]
 
@@ -65,12 +65,6 @@ def reference(ds, kw, options, tab):
         coord_features=[(c, "raw") for c in options["coord_features"]],
         where=options["where"],
     )
-
-
-def assert_rows_equal(X, X_ref):
-    assert X.shape == X_ref.shape
-    np.testing.assert_array_equal(np.isnan(X), np.isnan(X_ref))
-    np.testing.assert_allclose(X, X_ref, rtol=2e-5, atol=2e-5)
 
 
 @given(tab_case(), st.data())

@@ -9,7 +9,7 @@ Examples
 3
 """
 
-from . import augment, datasets, model_selection
+from . import augment, datasets, metrics, model_selection, weights
 from ._spec import BatchOptions, Target, WindowSpec
 from ._table import Tabular
 from ._version import __version__
@@ -43,7 +43,9 @@ __all__ = [
     "__version__",
     "augment",
     "datasets",
+    "metrics",
     "model_selection",
     "partial_fit",
     "predict",
+    "weights",
 ]

@@ -142,8 +142,9 @@ class SampleGrid:
     """The samples of a table: one per combination of positions along every data dim.
 
     Sample ids enumerate positions in C order over ``dims`` (outermost first). Along
-    each dim, position ``p`` is the window starting at cell ``p * spec.stride(dim)``;
-    its anchor is ``spec.anchor(dim)`` cells further.
+    each dim, position ``p`` is the window starting at cell ``spec.first_cell(dim, p)``
+    (``p * spec.stride(dim)``, less the margin of a boundary); its anchor is
+    ``spec.anchor(dim)`` cells further.
 
     Examples
     --------
@@ -222,12 +223,18 @@ class Slab:
     n_samples: int
 
 
-def slab_plan(grid: SampleGrid, chunks: Sequence[int] | None = None) -> list[Slab]:
+def slab_plan(
+    grid: SampleGrid, chunks: Sequence[int] | None = None, length: int | None = None
+) -> list[Slab]:
     """Cut the outermost dim of ``grid`` at the source's chunk edges.
 
     ``chunks`` are the source's chunk lengths along ``grid.dims[0]`` (None: one
-    chunk). A sample belongs to the chunk its window starts in; slabs without a sample
-    are left out, so every sample is in exactly one slab, in id order.
+    chunk); ``length`` that dim's length (default: the chunks' sum), which bounds the
+    cells a slab reads where windows reach into a boundary's margins. A sample belongs
+    to the chunk its window starts in (those starting in the margin before the data,
+    to the first); slabs without a sample are left out, so every sample is in exactly
+    one slab, in id order. Slabs whose windows reach past the data's end are merged
+    into one, and a periodic dim is one slab (its margins are the other side of it).
 
     Examples
     --------
@@ -239,18 +246,37 @@ def slab_plan(grid: SampleGrid, chunks: Sequence[int] | None = None) -> list[Sla
     if not grid.dims:
         return []
     d0 = grid.dims[0]
-    n0, stride = grid.counts[0], grid.spec.stride(d0)
-    reach = grid.spec.reach(d0, grid.labelled)
-    edges = np.cumsum((0, *chunks)) if chunks else np.array([0, n0 * stride])
+    spec = grid.spec
+    n0, stride = grid.counts[0], spec.stride(d0)
+    reach = spec.reach(d0, grid.labelled)
+    if length is None:
+        length = int(sum(chunks)) if chunks else spec.first_cell(d0, n0 - 1) + reach
+    before = spec.margins(d0)[0]
+    if spec.boundary(d0) == "periodic" or not chunks:
+        edges = [0, length]
+    else:
+        edges = list(np.cumsum((0, *chunks)))
+    starts = []  # first position of each chunk's slab
+    for c0 in edges[:-1]:
+        p = 0 if c0 == 0 else min(n0, -(-(int(c0) + before) // stride))
+        starts.append(p)
+    starts.append(n0)
+    # the first slab whose windows (or labels) reach past the data's end takes the rest
+    for k in range(len(starts) - 1):
+        if starts[k + 1] > starts[k] and spec.first_cell(d0, starts[k + 1] - 1) + reach > length:
+            starts[k + 1 :] = [n0] * (len(starts) - k - 1)
+            break
     slabs = []
-    for c0, c1 in zip(edges[:-1], edges[1:], strict=True):
-        p0 = min(n0, -(-int(c0) // stride))  # first window starting at or after c0
-        p1 = min(n0, -(-int(c1) // stride))
+    for p0, p1 in zip(starts[:-1], starts[1:], strict=True):
         if p1 > p0:
+            first = spec.first_cell(d0, p0)
+            last = spec.first_cell(d0, p1 - 1) + reach
+            if spec.boundary(d0) == "periodic":  # margins wrap from the whole dim
+                first, last = 0, length
             slabs.append(
                 Slab(
                     positions=range(p0, p1),
-                    cells=slice(p0 * stride, (p1 - 1) * stride + reach),
+                    cells=slice(max(first, 0), min(last, length)),
                     first_id=p0 * grid.inner,
                     n_samples=(p1 - p0) * grid.inner,
                 )

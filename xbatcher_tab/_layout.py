@@ -25,6 +25,7 @@ from ._spec import (
     check_stats,
     make_window_spec,
 )
+from .weights import check_weight
 
 __all__ = ["Layout", "check_layout", "learn_layout", "sample_order", "select_needed"]
 
@@ -50,6 +51,8 @@ class Layout:
     stats : summaries of each variable's window appended after its cells.
     coord_features : ``(source, encoding)`` pairs: anchors' coordinates as features.
     where : a boolean DataArray or a callable selecting samples by their anchor.
+    weight : each sample's weight, by its anchor: None, a
+        :class:`~xbatcher_tab.weights.CosLat` or a DataArray over some sample dims.
     """
 
     dims: tuple[Hashable, ...]
@@ -66,6 +69,7 @@ class Layout:
     stats: tuple[str, ...] = ()
     coord_features: tuple[tuple[str, str], ...] = ()
     where: object = field(default=None, compare=False)
+    weight: object = field(default=None, compare=False)
 
     @property
     def needed(self) -> list:
@@ -193,6 +197,8 @@ def learn_layout(
     coord_features: object = None,
     where: object = None,
     scaling: dict | None = None,
+    boundary: object = None,
+    weight: object = None,
 ) -> Layout:
     """Validate the tabularizer's parameters against ``ds`` and learn the layout.
 
@@ -236,9 +242,15 @@ def learn_layout(
         lead = check_lead(target.lead, sizes)
         target_dims = tuple(ds[target_name].dims)
         target_attrs = dict(ds[target_name].attrs)
-    window = make_window_spec(input_dims, input_overlap, sizes, lead)
+    window = make_window_spec(input_dims, input_overlap, sizes, lead, boundary)
+    if "pad" in dict(window.boundaries).values() and np_dtype.kind != "f":
+        raise ValueError(
+            f"boundary 'pad' fills the cells outside the data with NaN, which dtype "
+            f"{np_dtype} cannot hold; use a float dtype such as 'float32'"
+        )
+    dims = sample_order(ds, names, target_name)
     return Layout(
-        dims=sample_order(ds, names, target_name),
+        dims=dims,
         window=window,
         variables=tuple(names),
         var_dims={v: tuple(ds[v].dims) for v in names},
@@ -256,6 +268,7 @@ def learn_layout(
             [d for d in sizes if d in ds.coords and ds[d].dtype.kind == "M"],
         ),
         where=where,
+        weight=check_weight(weight, ds, dims),
     )
 
 
@@ -331,7 +344,12 @@ def check_layout(layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -
         labelled = has_target
     window = layout.window
     for d in window.dims:
-        if ds.sizes[d] < window.reach(d, labelled):
+        if window.boundary(d) == "periodic" and ds.sizes[d] < window.size(d):
+            raise ValueError(
+                f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
+                f"periodic window of {window.size(d)}"
+            )
+        if not window.count(d, ds.sizes[d], labelled):
             raise ValueError(
                 f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
                 f"window of {window.size(d)}"

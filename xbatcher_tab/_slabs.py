@@ -20,7 +20,7 @@ from ._index import Slab, slab_plan
 from ._layout import Layout, check_layout, select_needed
 from ._table import DataContext, Table, Tabular
 
-__all__ = ["SlabSource", "load_table", "needed_data", "slab_rows"]
+__all__ = ["SlabSource", "load_table", "needed_data", "slab_rows", "slab_table"]
 
 
 def needed_data(layout: Layout, data: object, labelled: bool | None = None) -> xr.Dataset:
@@ -41,11 +41,16 @@ def load_table(layout: Layout, data: object, labelled: bool | None = None) -> Ta
     return Table(layout, ds, context=DataContext.of(layout, ds, labelled))
 
 
-def slab_rows(layout: Layout, part: xr.Dataset, start: int, context: DataContext):
-    """Every row a slab keeps (``part``: the slab's cells, numpy-backed; ``start``: its
-    first cell along the outermost dim), with global ids. A dask task runs this."""
-    table = Table(layout, part, start=start, context=context)
+def slab_rows(layout: Layout, part: xr.Dataset, slab: Slab, context: DataContext):
+    """Every row a slab keeps (``part``: the slab's cells, numpy-backed), with global
+    ids. A dask task runs this."""
+    table = slab_table(layout, part, slab, context)
     return table.rows(table.valid_ids())
+
+
+def slab_table(layout: Layout, part: xr.Dataset, slab: Slab, context: DataContext) -> Table:
+    """The Table of a slab (``part``: its cells, numpy-backed)."""
+    return Table(layout, part, start=slab.cells.start, context=context, positions=slab.positions)
 
 
 class SlabSource:
@@ -94,7 +99,8 @@ class SlabSource:
             ds = ds.chunk({d0: positions * layout.window.stride(d0)})
         self.ds = ds
         self.lazy = is_lazy(ds.variables.values())
-        self.slabs: list[Slab] = slab_plan(self.grid, chunk_sizes(ds, d0) if self.lazy else None)
+        chunks = chunk_sizes(ds, d0) if self.lazy else None
+        self.slabs: list[Slab] = slab_plan(self.grid, chunks, int(ds.sizes[d0]))
         self._first_ids = np.array([s.first_id for s in self.slabs], dtype=np.int64)
         self.keep = keep
         self._cache: dict[int, Table] = {}
@@ -108,11 +114,8 @@ class SlabSource:
         if k not in self._cache:
             if len(self._cache) >= self.keep:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[k] = Table(
-                self.layout,
-                self.part(k).compute(),
-                start=self.slabs[k].cells.start,
-                context=self.context,
+            self._cache[k] = slab_table(
+                self.layout, self.part(k).compute(), self.slabs[k], self.context
             )
         return self._cache[k]
 

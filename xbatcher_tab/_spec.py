@@ -27,6 +27,7 @@ __all__ = [
     "batch_options_doc",
     "WindowSpec",
     "check_bool",
+    "check_boundary",
     "check_center",
     "check_choice",
     "check_coord_features",
@@ -315,6 +316,7 @@ class WindowSpec:
     sizes: tuple[int, ...]
     overlaps: tuple[int, ...]
     leads: tuple[tuple[Hashable, int], ...] = ()
+    boundaries: tuple[tuple[Hashable, str], ...] = ()
 
     @property
     def strides(self) -> tuple[int, ...]:
@@ -351,10 +353,32 @@ class WindowSpec:
         size = self.size(dim)
         return size - 1 + self.lead(dim) if self.lead(dim) else size // 2
 
+    def boundary(self, dim: Hashable) -> str | None:
+        """How windows meet the data's edges along ``dim``: None (they must fit),
+        "periodic" (they wrap around) or "pad" (they hang over; missing cells NaN)."""
+        return dict(self.boundaries).get(dim)
+
+    def margins(self, dim: Hashable) -> tuple[int, int]:
+        """Cells a window may reach before the data's first cell and after its last
+        along ``dim``: ``(0, 0)`` without a boundary; with one, enough for every cell to
+        anchor a window (the anchor offset before, the rest of the window after); along
+        a lead dim (``"pad"`` only) a window may start ``size - 1`` cells early but never
+        reach past the end (no label is invented)."""
+        if self.boundary(dim) is None:
+            return 0, 0
+        if self.lead(dim):
+            return self.size(dim) - 1, 0
+        return self.anchor(dim), self.size(dim) - 1 - self.anchor(dim)
+
+    def first_cell(self, dim: Hashable, position):
+        """Cell of the first cell of the window at ``position`` along ``dim`` (negative
+        when it starts in the margin before the data)."""
+        return position * self.stride(dim) - self.margins(dim)[0]
+
     def anchor_cell(self, dim: Hashable, position):
         """Cell of the anchor of the window at ``position`` along ``dim`` (an int or an
         integer array; past the data's end for forecasts)."""
-        return position * self.stride(dim) + self.anchor(dim)
+        return self.first_cell(dim, position) + self.anchor(dim)
 
     def nearest_cell(self, dim: Hashable) -> int:
         """The window's own cell nearest its anchor along ``dim``: the anchor, or along
@@ -377,7 +401,11 @@ class WindowSpec:
         whose label fits too when ``labelled`` (else labels may lie past the end:
         forecasts)."""
         ahead = self.lead(dim) if labelled else 0
-        return window_count(length - ahead, self.size(dim), self.stride(dim))
+        return self.windows_in(dim, length + sum(self.margins(dim)) - ahead)
+
+    def windows_in(self, dim: Hashable, cells: int) -> int:
+        """Windows that fit in ``cells`` cells along ``dim`` (margins included)."""
+        return window_count(cells, self.size(dim), self.stride(dim))
 
     def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:
         """Number of windows that fit along each windowed dim (remainders dropped)."""
@@ -389,8 +417,10 @@ def make_window_spec(
     input_overlap: object,
     dim_sizes: Mapping[Hashable, int],
     lead: Mapping[Hashable, int] | None = None,
+    boundary: object = None,
 ) -> WindowSpec:
-    """Validate ``input_dims`` and ``input_overlap`` against the data and build a spec.
+    """Validate ``input_dims``, ``input_overlap`` and ``boundary`` against the data and
+    build a spec.
 
     ``lead`` (already validated by :func:`check_lead`) is kept in the spec; the window
     plus the lead must fit in the data.
@@ -398,7 +428,7 @@ def make_window_spec(
     Examples
     --------
     >>> make_window_spec({"lat": 3}, {"lat": 1}, {"lat": 5, "lon": 4})
-    WindowSpec(dims=('lat',), sizes=(3,), overlaps=(1,), leads=())
+    WindowSpec(dims=('lat',), sizes=(3,), overlaps=(1,), leads=(), boundaries=())
     >>> make_window_spec({"lat": 3}, {"lon": 1}, {"lat": 5, "lon": 4})
     Traceback (most recent call last):
     ...
@@ -408,14 +438,15 @@ overlap applies only to windowed dims
     dims = check_dims_mapping("input_dims", input_dims, dim_sizes, allow_empty=False)
     overlap = check_overlap(input_overlap, dims)
     lead = dict(lead or {})
+    boundaries = check_boundary(boundary, dims, lead)
     for d, ahead in lead.items():
-        if d in dims and dims[d] + ahead > dim_sizes[d]:
+        if d in dims and d not in boundaries and dims[d] + ahead > dim_sizes[d]:
             raise ValueError(
                 f"input_dims[{d!r}]={dims[d]} plus the target's lead of {ahead} is larger than "
                 f"the data's {d!r} dimension (length {dim_sizes[d]}): no sample has its label "
                 "inside the data"
             )
-        if d not in dims and ahead >= dim_sizes[d]:
+        if (d not in dims or d in boundaries) and ahead >= dim_sizes[d]:
             raise ValueError(
                 f"the target's lead[{d!r}]={ahead} leaves no sample along {d!r} "
                 f"(length {dim_sizes[d]})"
@@ -425,7 +456,51 @@ overlap applies only to windowed dims
         sizes=tuple(dims.values()),
         overlaps=tuple(overlap.get(d, 0) for d in dims),
         leads=tuple(lead.items()),
+        boundaries=tuple(boundaries.items()),
     )
+
+
+BOUNDARIES = ("periodic", "pad")
+
+
+def check_boundary(
+    value: object, input_dims: Mapping[Hashable, int], lead: Mapping[Hashable, int]
+) -> dict[Hashable, str]:
+    """Validate ``boundary``: ``{dim: "periodic" | "pad"}`` over windowed dims; a lead
+    dim may only be padded (a periodic one would take labels from the other end).
+
+    Examples
+    --------
+    >>> check_boundary({"lon": "periodic"}, {"lat": 3, "lon": 3}, {})
+    {'lon': 'periodic'}
+    >>> check_boundary({"time": "periodic"}, {"time": 3}, {"time": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: boundary['time']='periodic' is not possible along the target's lead dim \
+'time' (labels would wrap around); use 'pad'
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            "boundary must be a mapping of dimension name to 'periodic' or 'pad' such as "
+            f"{{'lon': 'periodic'}}, got {describe(value)}"
+        )
+    out: dict[Hashable, str] = {}
+    for dim, kind in value.items():
+        if dim not in input_dims:
+            raise ValueError(
+                f"boundary names dimension {dim!r}, which is not in input_dims "
+                f"{list(input_dims)}; only windowed dims have a boundary"
+            )
+        kind = check_choice(f"boundary[{dim!r}]", kind, BOUNDARIES)
+        if kind == "periodic" and dim in lead:
+            raise ValueError(
+                f"boundary[{dim!r}]='periodic' is not possible along the target's lead dim "
+                f"{dim!r} (labels would wrap around); use 'pad'"
+            )
+        out[dim] = kind
+    return out
 
 
 # -- preprocessing inside the window ------------------------------------------------------

@@ -10,7 +10,8 @@ into the outermost dim) knows where its samples sit in the whole grid.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable, Mapping
+import dataclasses
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -55,6 +56,49 @@ class Tabular(NamedTuple):
         return Tabular(X, y, self.coords)
 
 
+@dataclass(frozen=True)
+class Extent:
+    """What a table holds along a dim with a boundary, or along its outermost dim:
+    ``cells`` of the data it was given, plus ``before`` and ``after`` cells of margin
+    (``kind`` "periodic": the cells from the other side of the grid, which the held
+    cells must then be whole; "pad" or None: NaN)."""
+
+    cells: slice
+    before: int = 0
+    after: int = 0
+    kind: str | None = None
+
+
+def _with_margins(values: np.ndarray, extents: Sequence[tuple[int, Extent]], dtype) -> np.ndarray:
+    """``values`` in a new array of ``dtype`` with margins along some axes: wrapped
+    from the other side of the axis (periodic) or NaN. One axis at a time, over the
+    whole extent of the others, so corners wrap (or pad) along every axis."""
+    shape = list(values.shape)
+    core = [slice(None)] * values.ndim
+    for axis, e in extents:
+        shape[axis] += e.before + e.after
+        core[axis] = slice(e.before, e.before + values.shape[axis])
+    arr = np.empty(shape, dtype=dtype)
+    arr[tuple(core)] = values
+    for axis, e in extents:
+        n = values.shape[axis]
+
+        def at(cells: slice, axis: int = axis) -> tuple:
+            return (slice(None),) * axis + (cells,)
+
+        if e.kind == "periodic":
+            if e.before > n or e.after > n:
+                raise ValueError(f"a periodic window wraps more than once around {n} cells")
+            arr[at(slice(0, e.before))] = arr[at(slice(n, n + e.before))]
+            arr[at(slice(e.before + n, e.before + n + e.after))] = arr[
+                at(slice(e.before, e.before + e.after))
+            ]
+        elif e.before or e.after:  # the layout allows "pad" for float dtypes only
+            arr[at(slice(0, e.before))] = np.nan
+            arr[at(slice(e.before + n, None))] = np.nan
+    return arr
+
+
 @dataclass
 class FeatureArray:
     """One feature variable's values laid out for gathering its windows.
@@ -75,16 +119,30 @@ class FeatureArray:
     plan: VariableColumns
 
     @classmethod
-    def prepare(cls, layout: Layout, plan: VariableColumns, var: xr.Variable) -> FeatureArray:
+    def prepare(
+        cls,
+        layout: Layout,
+        plan: VariableColumns,
+        var: xr.Variable,
+        extents: Mapping[Hashable, Extent] | None = None,
+    ) -> FeatureArray:
         """The variable laid out for gathering; with scaling, its values standardized
-        here, once per grid cell, rather than once per window."""
+        here, once per grid cell, rather than once per window. ``extents``: along
+        these dims, the cells to hold and the margins to add (see :class:`Extent`)."""
         wdims = layout.window_dims(plan.variable)
         dims = [d for d in layout.dims if d in var.dims and d not in wdims] + list(wdims)
         values = var.transpose(*dims).values
+        extents = {d: e for d, e in (extents or {}).items() if d in dims}
+        if extents:
+            values = values[tuple(extents[d].cells if d in extents else slice(None) for d in dims)]
         if layout.scaling is not None:
             mean, std = layout.scaling[plan.variable]
             values = (np.asarray(values, dtype=np.float64) - mean) / std
-        arr = np.ascontiguousarray(values, dtype=layout.dtype)
+        if any(e.before or e.after for e in extents.values()):
+            axes = [(dims.index(d), e) for d, e in extents.items()]
+            arr = _with_margins(values, axes, layout.dtype)
+        else:
+            arr = np.ascontiguousarray(values, dtype=layout.dtype)
         return cls(
             dims=tuple(dims),
             arr=arr,
@@ -125,12 +183,13 @@ class DataContext:
     inside the data (without, the last windows along lead dims are forecasts and
     there is no ``y``); ``mask``: the layout's ``where`` on the whole data, as
     ``(dims, boolean array)`` (samples whose anchor it marks False are dropped, those
-    past its end kept), or None.
+    past its end kept), or None; ``sizes``: the whole data's dim lengths.
     """
 
     coords: dict
     labelled: bool
     mask: tuple[tuple[Hashable, ...], np.ndarray] | None = None
+    sizes: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> DataContext:
@@ -138,7 +197,12 @@ class DataContext:
         holds the target variable). Evaluates ``where`` on it (a callable ``where``
         runs on the whole, possibly lazy, data; its mask is computed)."""
         labelled = layout.labelled(ds) if labelled is None else labelled
-        return cls(coordinate_values(ds, layout.dims), labelled, _resolve_where(layout, ds))
+        return cls(
+            coordinate_values(ds, layout.dims),
+            labelled,
+            _resolve_where(layout, ds),
+            {d: int(ds.sizes[d]) for d in layout.dims},
+        )
 
 
 def _resolve_where(layout: Layout, ds: xr.Dataset):
@@ -193,6 +257,7 @@ class Table:
         ds: xr.Dataset,
         start: int = 0,
         context: DataContext | None = None,
+        positions: range | None = None,
     ) -> None:
         context = DataContext.of(layout, ds) if context is None else context
         labelled = context.labelled
@@ -203,16 +268,23 @@ class Table:
         check_layout(layout, ds, labelled)
         self.layout = layout
         self.labelled = labelled
-        self.grid: SampleGrid = layout.grid(ds.sizes, labelled)
-        d0 = self.grid.dims[0]
-        if start % layout.window.stride(d0):
-            raise ValueError(f"a slab must start on a window start along {d0!r}, got {start}")
+        window = layout.window
+        d0 = layout.dims[0]
+        whole = layout.grid(context.sizes or ds.sizes, labelled)
+        if positions is None:
+            if start or (context.sizes and ds.sizes[d0] != context.sizes[d0]):
+                raise ValueError("a slab of the data needs the positions it holds")
+            positions = range(whole.counts[0])
+        counts = (len(positions),) + whole.counts[1:]
+        self.grid: SampleGrid = SampleGrid(whole.dims, counts, window, labelled)
         self.start = start
-        self.first_id = start // layout.window.stride(d0) * self.grid.inner
+        self.offset = positions.start * window.stride(d0)  # cells before position 0
+        self.first_id = positions.start * self.grid.inner
+        extents = self._extents(ds, positions, context.sizes or dict(ds.sizes))
         plans, self._coord_columns = layout.column_plan()
         self.features: list[FeatureArray] = []
         for plan in plans:
-            feature = FeatureArray.prepare(layout, plan, ds[plan.variable].variable)
+            feature = FeatureArray.prepare(layout, plan, ds[plan.variable].variable, extents)
             feature.summarize()
             self.features.append(feature)
         self.n_features = self._coord_columns.stop
@@ -224,6 +296,44 @@ class Table:
         self._coords = context.coords
         self._coord_lookup = self._coordinate_lookup()
 
+    def _extents(self, ds: xr.Dataset, positions: range, sizes: Mapping) -> dict:
+        """What the feature arrays hold along the outermost dim (the cells the
+        windows of ``positions`` read, with margins where they reach past the data's
+        edges) and along the other dims with a boundary (all cells, with margins)."""
+        window = self.layout.window
+        d0 = self.layout.dims[0]
+        extents = {}
+        for d in self.layout.dims:
+            kind = window.boundary(d)
+            if kind == "periodic":  # all its cells, so the margins wrap from them
+                if d == d0 and (self.start, ds.sizes[d0]) != (0, sizes[d0]):
+                    raise ValueError(f"a periodic {d0!r} is read whole, not in slabs")
+                extents[d] = Extent(slice(None), *window.margins(d), kind)
+            elif d != d0:
+                if kind is not None:
+                    extents[d] = Extent(slice(None), *window.margins(d), kind)
+            else:
+                extents[d0] = self._outer_extent(ds, positions, sizes[d0])
+        return extents
+
+    def _outer_extent(self, ds: xr.Dataset, positions: range, n: int) -> Extent:
+        """The cells of the outermost dim that the windows of ``positions`` read, with
+        NaN margins where they reach past the data's edges."""
+        window = self.layout.window
+        d0 = self.layout.dims[0]
+        first = window.first_cell(d0, positions.start)
+        last = window.first_cell(d0, positions.stop - 1) + window.size(d0)
+        if not len(positions):
+            first = last = max(0, first)
+        lo, hi = max(first, 0), min(last, n)
+        if lo < self.start or hi > self.start + ds.sizes[d0]:
+            raise ValueError(
+                f"the slab holds cells {self.start}..{self.start + ds.sizes[d0]} of "
+                f"{d0!r} but its windows read {lo}..{hi}"
+            )
+        kind = window.boundary(d0)
+        return Extent(slice(lo - self.start, hi - self.start), lo - first, last - hi, kind)
+
     def _coordinate_lookup(self) -> list[tuple[Hashable, np.ndarray]]:
         """Per coordinate feature (in column order), its dim and its columns for every
         position along that dim: each feature depends on one dim's anchor only, so it
@@ -234,7 +344,7 @@ class Table:
             positions = np.arange(self.grid.counts[self.grid.dims.index(d)])
             cells = self.layout.window.anchor_cell(d, positions)
             if d == self.grid.dims[0]:
-                cells = cells + self.start
+                cells = cells + self.offset
             lookup.append(
                 (d, coordinate_features(self._coords, {d: cells}, [(source, encoding)]))
             )
@@ -536,7 +646,7 @@ class Table:
         pos = self._positions(ids) if pos is None else pos
         cells = self.grid.anchors([pos[d] for d in self.grid.dims])
         cells = dict(zip(self.grid.dims, cells, strict=True))
-        cells[self.grid.dims[0]] = cells[self.grid.dims[0]] + self.start
+        cells[self.grid.dims[0]] = cells[self.grid.dims[0]] + self.offset
         return cells
 
     def y(self, ids, pos: dict | None = None) -> np.ndarray:

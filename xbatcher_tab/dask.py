@@ -34,7 +34,7 @@ def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     for k, slab in enumerate(source.slabs):
         rows = np.nan if layout.selects else slab.n_samples
         task = dask.delayed(slab_rows, pure=True, nout=3)(
-            layout, source.part(k), slab.cells.start, source.context
+            layout, source.part(k), slab, source.context
         )
         x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
         if y_dtype is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets
+from . import datasets, metrics
 from ._spec import Target, check_int
 from .prediction import predict
 from .tabularizer import WindowTabularizer
@@ -29,9 +29,11 @@ def run_demo(
 
     The first two thirds of the days train, the rest test: the two periods are cut
     before tabularizing, so no test window shares a day with a training window or
-    label. Training streams the table through :class:`WindowDataIter` into a
-    ``QuantileDMatrix``. Scores are RMSEs on the test period for the model, persistence
-    (tomorrow = today) and climatology (each cell's training-period mean). Then
+    label. Longitude is periodic (windows wrap around the globe, so every cell has a
+    sample) and samples are weighted by cell area (cos latitude). Training streams the
+    table through :class:`WindowDataIter` into a ``QuantileDMatrix``. Scores are
+    area-weighted RMSEs on the test period for the model, persistence (tomorrow =
+    today) and climatology (each cell's training-period mean). Then
     :func:`xbatcher_tab.predict` puts the model's predictions on the map, including the
     forecast for the day after the data's last day. Writes ``truth.png``,
     ``prediction.png`` and ``error.png`` (the last test day) and ``forecast.png`` (the
@@ -49,6 +51,8 @@ def run_demo(
         input_dims={"lat": WINDOW, "lon": WINDOW, "time": WINDOW},
         input_overlap={"lat": WINDOW - 1, "lon": WINDOW - 1, "time": WINDOW - 1},
         target=Target("tasmax", lead={"time": LEAD}),
+        boundary={"lon": "periodic"},  # a global grid: windows wrap across 0/360
+        weight="coslat",  # train and score by cell area
     ).fit(train)
     names = [str(n) for n in tab.get_feature_names_out()]
     n_train = tab.count_samples(train)
@@ -75,9 +79,11 @@ def run_demo(
         clim.get_index("lon").get_indexer(coords["lon"]),
     ]
     del X
+    area = tab.sample_weight(coords)
 
     def rmse(a):
-        return float(np.sqrt(np.mean((np.asarray(a, dtype=np.float64) - y) ** 2)))
+        errors = (np.asarray(a, dtype=np.float64) - y) ** 2
+        return float(np.sqrt(np.sum(area * errors) / np.sum(area)))
 
     scores = {
         "model": rmse(pred),
@@ -86,8 +92,8 @@ def run_demo(
     }
     say(f"test: {len(y):,} samples")
     say(
-        f"RMSE  xgboost {scores['model']:.3f} K | persistence {scores['persistence']:.3f} K "
-        f"| climatology {scores['climatology']:.3f} K"
+        f"area-weighted RMSE  xgboost {scores['model']:.3f} K | persistence "
+        f"{scores['persistence']:.3f} K | climatology {scores['climatology']:.3f} K"
     )
     gain = 1 - scores["model"] / scores["persistence"]
     say(f"xgboost beats persistence by {100 * gain:.0f} % on the held-out days")
@@ -99,6 +105,13 @@ def run_demo(
     say(
         f"forecast for {np.datetime_as_string(ahead, unit='D')} (the day after the data "
         f"ends): {int(tomorrow.notnull().sum()):,} cells, mean {float(tomorrow.mean()):.1f} K"
+    )
+    truth = test.tasmax.isel(time=slice(WINDOW - 1 + LEAD, None))
+    by_day = metrics.rmse(forecast, truth, "coslat", dim=("lat", "lon"))
+    say(
+        f"on the map: every longitude has a forecast ({forecast.lon.size} of "
+        f"{test.lon.size}); area-weighted RMSE per test day "
+        f"{float(by_day.min()):.3f}-{float(by_day.max()):.3f} K"
     )
     maps = _write_maps(
         Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow
@@ -112,6 +125,8 @@ def run_demo(
         "grid": grid,
         "forecast": tomorrow,
         "pred": pred,
+        "rmse_by_day": by_day,
+        "truth": test.tasmax,
     }
 
 

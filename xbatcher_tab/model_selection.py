@@ -39,6 +39,11 @@ def sample_spans(
     >>> lo.tolist(), hi.tolist()
     ([0, 1], [4, 5])
     """
+    if window.boundary(dim) == "periodic":
+        raise ValueError(
+            f"cannot split along {dim!r}: it is periodic, so windows near one end read "
+            "cells of the other and no gap keeps the folds apart"
+        )
     positions = np.asarray(positions, dtype=np.int64)
     first, last = window.span(dim)
     return positions + first, positions + last

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import as_dataset, chunk_sizes, coordinate_labels
 from ._layout import Layout
-from ._slabs import SlabSource
+from ._slabs import SlabSource, slab_table
 from ._spec import check_choice, check_int
 from ._table import Table
 from .tabularizer import GridInputMixin, WindowTabularizer
@@ -145,9 +145,9 @@ def _fill(
     return values
 
 
-def _predict_block(layout, part, start, context, predictor, batch_size, shape, dims, origin, dtype):
+def _predict_block(layout, part, slab, context, predictor, batch_size, shape, dims, origin, dtype):
     """One block of the map from one slab (runs in a dask task)."""
-    table = Table(layout, part, start=start, context=context)
+    table = slab_table(layout, part, slab, context)
     values = np.full(shape, np.nan, dtype=dtype)
     return _fill(values, table, predictor, batch_size, dims, origin)
 
@@ -265,7 +265,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
         task = dask.delayed(_predict_block, pure=True)(
             layout,
             source.part(k),
-            slab.cells.start,
+            slab,
             source.context,
             shared,
             batch_size,
@@ -348,8 +348,10 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         if tab.target is None:
             raise ValueError("WindowModel needs labels: give the tabularizer a target")
         tab.fit(max(pieces, key=lambda p: math.prod(p.sizes.values())))  # learn the layout
-        X_all, y_all = _labelled_rows(tab, pieces)
+        X_all, y_all, w_all = _labelled_rows(tab, pieces)
         self.tabularizer_ = tab
+        if w_all is not None:  # the tabularizer's weight, unless the caller gives one
+            fit_params = {"sample_weight": w_all, **fit_params}
         self.estimator_ = clone(self.estimator).fit(X_all, y_all, **fit_params)
         return self
 
@@ -364,12 +366,12 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
 
     def score(self, X: object, y: object = None) -> float:
         """The estimator's score (R² for regressors, accuracy for classifiers) on the
-        labelled samples of ``X``."""
+        labelled samples of ``X``, weighted by the tabularizer's ``weight`` if any."""
         check_is_fitted(self, "estimator_")
-        X_all, y_all = _labelled_rows(self.tabularizer_, _pieces(X))
+        X_all, y_all, w_all = _labelled_rows(self.tabularizer_, _pieces(X))
         if hasattr(self.estimator_, "score"):
-            return float(self.estimator_.score(X_all, y_all))
-        return float(r2_score(y_all, self.estimator_.predict(X_all)))
+            return float(self.estimator_.score(X_all, y_all, sample_weight=w_all))
+        return float(r2_score(y_all, self.estimator_.predict(X_all), sample_weight=w_all))
 
 
 def _pieces(X: object) -> list[xr.Dataset]:
@@ -386,19 +388,27 @@ def _pieces(X: object) -> list[xr.Dataset]:
 
 
 def _labelled_rows(tab: WindowTabularizer, pieces: list[xr.Dataset]):
-    """X and y of every piece that holds a whole window and its label."""
+    """X, y and the sample weights (None without a weight) of every piece that holds
+    a whole window and its label."""
     layout = tab.get_layout()
+    window = layout.window
     parts = []
     for piece in pieces:
-        short = any(piece.sizes[d] < layout.window.reach(d) for d in layout.window.dims)
-        if short or layout.grid(piece.sizes).n_samples == 0:
+        fits = all(
+            window.count(d, piece.sizes[d])
+            and (window.boundary(d) != "periodic" or piece.sizes[d] >= window.size(d))
+            for d in window.dims
+        )
+        if not fits or layout.grid(piece.sizes).n_samples == 0:
             continue  # a piece too short for one window and its label
-        X, y, _ = tab.tabularize(piece)
-        parts.append((X, y))
+        X, y, coords = tab.tabularize(piece)
+        w = None if layout.weight is None else tab.sample_weight(coords)
+        parts.append((X, y, w))
     if not parts:
         raise ValueError(
             "no piece of the data holds a whole window and its label: the pieces are "
             f"{[dict(p.sizes) for p in pieces]}, the window needs "
-            f"{ {d: layout.window.reach(d) for d in layout.window.dims} }"
+            f"{ {d: window.reach(d) for d in window.dims} }"
         )
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    w = None if layout.weight is None else np.concatenate([p[2] for p in parts])
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), w

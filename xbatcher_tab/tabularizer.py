@@ -22,6 +22,7 @@ from ._spec import BatchOptions, Target, batch_options_doc, check_bool, check_dr
 from ._table import Table, Tabular
 from .batching import iter_batches
 from .dask import to_dask
+from .weights import sample_weight
 
 __all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer"]
 
@@ -77,6 +78,21 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         Drop samples with NaN in any feature or in the label.
     dtype : str or numpy dtype, default "float32"
         dtype of X (y keeps the target variable's dtype).
+    center, scale, stats, coord_features, where
+        Preprocessing inside the window: see the preprocessing guide.
+    boundary : dict, optional
+        How windows meet the data's edges, per windowed dim: ``"periodic"`` (they wrap
+        around, e.g. longitude on a global grid: cell -1 is the last cell) or ``"pad"``
+        (they may hang over the edge; the cells outside are NaN). Either way every
+        cell along that dim anchors a sample (at the stride); along a lead dim only
+        ``"pad"``, and only before the data (no label is invented). Default: windows
+        must fit inside the data.
+    weight : "coslat" or DataArray, optional
+        A weight per sample, that of its anchor: ``"coslat"`` (the cosine of the
+        latitude coordinate, found by CF ``standard_name``/``units`` or the name lat or
+        latitude) or a DataArray over some of the sample dims. Read it next to any rows
+        with :meth:`sample_weight`; ``xt.partial_fit``, ``xt.WindowDataIter`` and
+        ``xt.WindowModel`` train with it.
 
     Attributes
     ----------
@@ -122,6 +138,8 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         stats: Sequence[str] = (),
         coord_features: Sequence[str] | Mapping[str, str] | None = None,
         where: xr.DataArray | Callable | None = None,
+        boundary: Mapping[Hashable, str] | None = None,
+        weight: str | xr.DataArray | None = None,
     ) -> None:
         self.input_dims = input_dims
         self.input_overlap = input_overlap
@@ -134,6 +152,8 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         self.stats = stats
         self.coord_features = coord_features
         self.where = where
+        self.boundary = boundary
+        self.weight = weight
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -180,6 +200,8 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
             stats=self.stats,
             coord_features=self.coord_features,
             where=self.where,
+            boundary=self.boundary,
+            weight=self.weight,
         )
         first = not hasattr(self, "layout_")
         if not first and _shape(layout) != _shape(self.layout_):
@@ -281,6 +303,25 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
             self.fit(X)
         table = self._table(X)
         return self._output(table.rows(table.valid_ids()))
+
+    def sample_weight(self, coords: pd.DataFrame) -> np.ndarray:
+        """The weight of each sample of a coordinate frame (the ``coords`` of a table or
+        a batch), in its order: ``X, y, coords = batch; w = tab.sample_weight(coords)``.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> ds = xt.datasets.tasmax(time=3, lat=4, lon=4)
+        >>> tab = xt.WindowTabularizer(input_dims={"lon": 2}, weight="coslat")
+        >>> X, _, coords = tab.tabularize(ds)
+        >>> w = tab.sample_weight(coords)
+        >>> bool((w == np.cos(np.deg2rad(coords["lat"]))).all())
+        True
+        """
+        check_is_fitted(self, "layout_")
+        if self.layout_.weight is None:
+            raise ValueError("the tabularizer has no weight: pass weight='coslat' or a DataArray")
+        return sample_weight(self.layout_.weight, coords)
 
     def count_samples(self, X: xr.Dataset | xr.DataArray) -> int:
         """How many samples ``X`` gives (before ``dropna``), from its sizes alone.

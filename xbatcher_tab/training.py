@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,9 @@ def partial_fit(
         The batch options above (``shuffle`` defaults to True here; ``random_state``
         seeds every pass: pass ``p`` uses a seed derived from it, so a run repeats
         exactly and each epoch has its own order). Any other keyword is passed to the
-        last step's ``partial_fit`` (e.g. ``classes=`` for classifiers).
+        last step's ``partial_fit`` (e.g. ``classes=`` for classifiers). With the
+        tabularizer's ``weight``, each batch's weights go to every step whose
+        ``partial_fit`` takes ``sample_weight`` (the last step must).
 
     Returns
     -------
@@ -99,6 +102,12 @@ def partial_fit(
     if tab.layout_.target is None:
         raise ValueError("partial_fit needs labels: give the tabularizer a target=Target(...)")
     steps = _steps(estimator)
+    weighted = tab.layout_.weight is not None
+    if weighted and not _takes_weights(steps[-1]):
+        raise TypeError(
+            f"{type(steps[-1]).__name__}.partial_fit takes no sample_weight, but the "
+            "tabularizer has a weight"
+        )
     seeds = np.random.SeedSequence(fixed_seed(options.random_state)).spawn(len(steps) + epochs)
     total = None if tab.get_layout().selects else tab.count_samples(data)
 
@@ -112,7 +121,7 @@ def partial_fit(
                 X = batch.X
                 for fitted in steps[:n_fitted]:
                     X = fitted.transform(X)
-                yield X, batch.y
+                yield X, batch.y, (tab.sample_weight(batch.coords) if weighted else None)
                 if bar is not None:
                     bar.update(len(batch.y))
                     bar.set_postfix(batches=k, refresh=False)
@@ -120,14 +129,22 @@ def partial_fit(
             if bar is not None:
                 bar.close()
 
+    def weights(step, w) -> dict:
+        return {"sample_weight": w} if w is not None and _takes_weights(step) else {}
+
     for i, step in enumerate(steps[:-1]):
-        for X, y in passes(i, seeds[i], f"step {i + 1}/{len(steps)}"):
-            step.partial_fit(X, y)
+        for X, y, w in passes(i, seeds[i], f"step {i + 1}/{len(steps)}"):
+            step.partial_fit(X, y, **weights(step, w))
     last = len(steps) - 1
     for epoch in range(epochs):
-        for X, y in passes(last, seeds[last + epoch], f"epoch {epoch + 1}/{epochs}"):
-            steps[-1].partial_fit(X, y, **fit_kwargs)
+        for X, y, w in passes(last, seeds[last + epoch], f"epoch {epoch + 1}/{epochs}"):
+            steps[-1].partial_fit(X, y, **weights(steps[-1], w), **fit_kwargs)
     return estimator
+
+
+def _takes_weights(step) -> bool:
+    """Whether a step's ``partial_fit`` takes ``sample_weight``."""
+    return "sample_weight" in inspect.signature(step.partial_fit).parameters
 
 
 partial_fit.__doc__ = partial_fit.__doc__.format(batch_options=batch_options_doc(4))

@@ -90,7 +90,10 @@ class WindowDataIter(xgboost.DataIter):
         batch = next(self._batches, None)
         if batch is None:
             return False
-        input_data(data=batch.X, label=batch.y, feature_names=self.feature_names)
+        weight = {}
+        if self.tab.layout_.weight is not None:
+            weight["weight"] = self.tab.sample_weight(batch.coords)
+        input_data(data=batch.X, label=batch.y, feature_names=self.feature_names, **weight)
         return True
 
     def reset(self) -> None:

@@ -1,0 +1,98 @@
+"""Scores of a predicted map against the truth, optionally area-weighted.
+
+``rmse`` and ``mae`` compare two DataArrays on the same grid (aligned by their
+coordinates; cells where either is NaN are left out), over all dims or some of them,
+with no weight, ``"coslat"`` (the cosine of the latitude, as WeatherBench and most
+global evaluations weight cells) or any DataArray of weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import xarray as xr
+
+from .weights import latitude_dim
+
+__all__ = ["mae", "rmse"]
+
+
+def _weighted_mean(
+    values: xr.DataArray,
+    weight: str | xr.DataArray | None,
+    dim: Hashable | Sequence[Hashable] | None,
+) -> xr.DataArray:
+    if weight is None:
+        return values.mean(dim)
+    if isinstance(weight, str):
+        if weight != "coslat":
+            raise ValueError(f"weight must be None, 'coslat' or a DataArray, got {weight!r}")
+        lat = latitude_dim(values, list(values.dims))
+        weight = np.cos(np.deg2rad(values[lat].astype(np.float64)))
+    elif not isinstance(weight, xr.DataArray):
+        raise TypeError(
+            f"weight must be None, 'coslat' or a DataArray, got {type(weight).__name__}"
+        )
+    # weights where the error is missing do not count: xarray's weighted mean skips them
+    return values.weighted(weight.fillna(0)).mean(dim)
+
+
+def _errors(predicted: xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
+    for name, value in (("predicted", predicted), ("truth", truth)):
+        if not isinstance(value, xr.DataArray):
+            raise TypeError(f"{name} must be a DataArray, got {type(value).__name__}")
+    predicted, truth = xr.align(predicted, truth, join="inner")
+    if not predicted.size:
+        raise ValueError("predicted and truth share no cell (compare them on the same grid)")
+    return predicted - truth
+
+
+def rmse(
+    predicted: xr.DataArray,
+    truth: xr.DataArray,
+    weight: str | xr.DataArray | None = None,
+    dim: Hashable | Sequence[Hashable] | None = None,
+) -> xr.DataArray:
+    """Root mean squared error of ``predicted`` against ``truth``.
+
+    Parameters
+    ----------
+    predicted, truth : DataArray
+        On the same grid (aligned by coordinates: only common cells count). Cells
+        where either is NaN are left out (e.g. the map's edges without a sample).
+    weight : None, "coslat" or DataArray
+        Cell weights: ``"coslat"`` is the cosine of the latitude coordinate.
+    dim : dim or dims, optional
+        Dims to reduce over (default all): ``dim=("lat", "lon")`` gives a score per
+        time step.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> truth = xt.datasets.tasmax(time=2, lat=5, lon=4).tasmax
+    >>> warm = truth + 1.0
+    >>> round(float(rmse(warm, truth)), 6), round(float(rmse(warm, truth, "coslat")), 6)
+    (1.0, 1.0)
+    >>> rmse(truth + 1.0, truth, dim=("lat", "lon")).dims
+    ('time',)
+    """
+    return np.sqrt(_weighted_mean(_errors(predicted, truth) ** 2, weight, dim))
+
+
+def mae(
+    predicted: xr.DataArray,
+    truth: xr.DataArray,
+    weight: str | xr.DataArray | None = None,
+    dim: Hashable | Sequence[Hashable] | None = None,
+) -> xr.DataArray:
+    """Mean absolute error of ``predicted`` against ``truth``; see :func:`rmse`.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> truth = xt.datasets.tasmax(time=2, lat=5, lon=4).tasmax
+    >>> round(float(mae(truth - 2.0, truth, "coslat")), 6)
+    2.0
+    """
+    return _weighted_mean(abs(_errors(predicted, truth)), weight, dim)
