@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_dask.py --markdown
 	$(PY) benchmarks/bench_predict.py --markdown
 	$(PY) benchmarks/bench_preprocessing.py --markdown
+	$(PY) benchmarks/bench_threads.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output

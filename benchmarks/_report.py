@@ -32,3 +32,24 @@ def print_rows(rows: list[tuple[str, str]], markdown: bool, width: int = 60) -> 
         print("\n".join(f"| {k} | {v} |" for k, v in rows))
     else:
         print("\n".join(f"{k:<{width}}{v}" for k, v in rows))
+
+
+# 9x9x9 windows at stride 1: the notebook grid's benchmark table (1.29 M x 729)
+NOTEBOOK_WINDOW = dict(
+    input_dims={"lat": 9, "lon": 9, "time": 9},
+    input_overlap={"lat": 8, "lon": 8, "time": 8},
+)
+
+
+def grid_args(doc: str, argv=None):
+    """``--time``, ``--repeat`` and ``--markdown`` of the notebook-grid benchmarks."""
+    import argparse
+    import warnings
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--time", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    return args

@@ -26,29 +26,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import argparse
 import gc
 import time
-import warnings
 
 import numpy as np
-from _report import print_rows  # noqa: E402
+from _report import NOTEBOOK_WINDOW, grid_args, print_rows  # noqa: E402
 
 import xbatcher_tab as xt
 
-WINDOW = dict(
-    input_dims={"lat": 9, "lon": 9, "time": 9},
-    input_overlap={"lat": 8, "lon": 8, "time": 8},
-)
+WINDOW = NOTEBOOK_WINDOW
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time", type=int, default=60)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--markdown", action="store_true")
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")
+    args = grid_args(__doc__, argv)
 
     ds = xt.datasets.tasmax(time=args.time)
     rng = np.random.default_rng(0)

@@ -53,6 +53,7 @@ class Layout:
     where : a boolean DataArray or a callable selecting samples by their anchor.
     weight : each sample's weight, by its anchor: None, a
         :class:`~xbatcher_tab.weights.CosLat` or a DataArray over some sample dims.
+    n_jobs : threads that gather rows (not part of the table: the rows are the same).
     """
 
     dims: tuple[Hashable, ...]
@@ -70,6 +71,7 @@ class Layout:
     coord_features: tuple[tuple[str, str], ...] = ()
     where: object = field(default=None, compare=False)
     weight: object = field(default=None, compare=False)
+    n_jobs: int = field(default=1, compare=False)
 
     @property
     def needed(self) -> list:

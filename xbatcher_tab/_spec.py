@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_stats",
     "check_dims_mapping",
     "check_int",
+    "check_n_jobs",
     "make_window_spec",
     "window_count",
 ]
@@ -119,6 +121,36 @@ def fixed_seed(random_state: object) -> object:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**63))
     return random_state
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_n_jobs(value: object) -> int:
+    """Threads for ``n_jobs`` with scikit-learn's meaning: None is 1, -1 every core,
+    -2 all but one, and so on (at least 1).
+
+    Examples
+    --------
+    >>> check_n_jobs(None), check_n_jobs(2), check_n_jobs(-1) == available_cores()
+    (1, 2, True)
+    >>> check_n_jobs(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_jobs must be None, a positive integer or a negative one (-1: every core), got 0
+    """
+    if value is None:
+        return 1
+    valid = "None, a positive integer or a negative one (-1: every core)"
+    n = check_int("n_jobs", value, None, valid)
+    if n == 0:
+        raise ValueError(f"n_jobs must be {valid}, got 0")
+    return n if n > 0 else max(1, available_cores() + 1 + n)
 
 
 def check_random_state(name: str, value: object) -> object:
@@ -683,7 +715,13 @@ shuffle_buffer : int, default 4
 augment : callable, optional
     ``augment(X, y, coords, rng) -> (X, y, coords)``, applied to each batch with a
     numpy Generator seeded from ``random_state`` and the batch's index (the same seed
-    gives the same augmented epoch), e.g. :func:`xbatcher_tab.augment.flip`."""
+    gives the same augmented epoch), e.g. :func:`xbatcher_tab.augment.flip`.
+prefetch : int, default 0 (1 in ``partial_fit`` and ``WindowDataIter``)
+    Batches prepared ahead on a background thread (their slabs read and their rows
+    gathered) while the caller works on the current one; memory holds at most
+    ``prefetch + 1`` batches besides the caller's. The same batches in the same order;
+    an error while preparing one is raised where that batch would come, and stopping
+    early (``break``) stops the thread. 0: gathered in the caller's thread."""
 
 
 def batch_options_doc(indent: int) -> str:
@@ -707,7 +745,7 @@ class BatchOptions:
     Traceback (most recent call last):
     ...
     TypeError: iter_batches got an unknown option 'bach_size'; the batch options are \
-batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment
+batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, prefetch
     """
 
     batch_size: int = 65536
@@ -717,6 +755,7 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment
     start: int = 0
     shuffle_buffer: int = 4
     augment: Callable | None = None
+    prefetch: int = 0
 
     def __post_init__(self) -> None:
         if self.augment is not None and not callable(self.augment):
@@ -731,6 +770,7 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment
             "drop_last": check_bool("drop_last", self.drop_last),
             "start": check_int("start", self.start, 0, "a batch index >= 0"),
             "shuffle_buffer": check_int("shuffle_buffer", self.shuffle_buffer, 1),
+            "prefetch": check_int("prefetch", self.prefetch, 0),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -401,7 +402,9 @@ class Table:
         outermost dim, in order) are copied block by block from strided views;
         increasing ids with gaps (a mask, ``dropna``) from groups of those blocks; the
         rest row by row with fancy indexing. All give the same rows. ``out``, if given,
-        is a ``(len(ids), n_features)`` array of the layout's dtype to fill.
+        is a ``(len(ids), n_features)`` array of the layout's dtype to fill. With the
+        layout's ``n_jobs`` > 1, large gathers are split among that many threads
+        (whole blocks each where the ids run in blocks): the same rows.
         """
         ids = np.asarray(ids, dtype=np.int64)
         shape = (ids.size, self.n_features)
@@ -409,18 +412,59 @@ class Table:
             out = np.empty(shape, dtype=self.layout.dtype)
         elif out.shape != shape or out.dtype != self.layout.dtype:
             raise ValueError(f"out must have shape {shape} and dtype {self.layout.dtype}")
+        parts = self._thread_parts(ids)
+        centring = any(f.plan.center for f in self.features)
+        with single_threaded_blas() if centring else contextlib.nullcontext():
+            if len(parts) == 1:
+                self._fill(ids, pos, out)
+                return out
+            # each thread fills its own rows; numpy's copies and BLAS release the GIL
+            with ThreadPoolExecutor(len(parts), thread_name_prefix="xbatcher-tab") as pool:
+                jobs = [
+                    pool.submit(
+                        self._fill,
+                        ids[part],
+                        None if pos is None else {d: p[part] for d, p in pos.items()},
+                        out[part],
+                    )
+                    for part in parts
+                ]
+                for job in jobs:
+                    job.result()
+        return out
+
+    THREAD_MIN_BYTES = 1 << 22  # smaller gathers are not split among threads
+
+    def _thread_parts(self, ids: np.ndarray) -> list[slice]:
+        """Rows of ``ids`` for each of the layout's ``n_jobs`` threads: one part for a
+        small gather; cut at block edges where the ids run in whole blocks, so every
+        thread copies whole blocks."""
+        n = ids.size
+        k = min(self.layout.n_jobs, max(1, n * self.n_features * 4 // self.THREAD_MIN_BYTES))
+        if k <= 1:
+            return [slice(0, n)]
+        cuts = [round(i * n / k) for i in range(k + 1)]
+        first, last = self._whole_blocks(ids - self.first_id)
+        block = self.grid.inner
+        if last > first:
+            cuts = [
+                c if not first < c < last else first + round((c - first) / block) * block
+                for c in cuts
+            ]
+        cuts = sorted(set(cuts))
+        return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+
+    def _fill(self, ids: np.ndarray, pos: dict | None, out: np.ndarray) -> None:
+        """Rows of ``ids`` into ``out``, on the calling thread (see :meth:`X`)."""
         local = ids - self.first_id
         first, last = self._whole_blocks(local)
         block = self.grid.inner
-        centring = any(f.plan.center for f in self.features)
-        with single_threaded_blas() if centring else contextlib.nullcontext():
-            for row in range(first, last, block):
-                part = slice(row, row + block)
-                self._copy_block(int(local[row]) // block, out[part], ids[part])
-            for lo, hi in ((0, first), (last, ids.size)):
-                if hi > lo:
-                    self._copy_sparse(ids, local, lo, hi, out, pos)
-        return out
+        for row in range(first, last, block):
+            part = slice(row, row + block)
+            self._copy_block(int(local[row]) // block, out[part], ids[part])
+        for lo, hi in ((0, first), (last, ids.size)):
+            if hi > lo:
+                self._copy_sparse(ids, local, lo, hi, out, pos)
 
     def _copy_sparse(self, ids, local, lo: int, hi: int, out: np.ndarray, pos) -> None:
         """Rows ``[lo, hi)`` of ids that are not whole blocks. Increasing ids (a mask or

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ._layout import Layout
+from ._prefetch import prefetched
 from ._slabs import SlabSource
 from ._spec import BatchOptions, fixed_seed
 from ._table import Tabular
@@ -50,9 +51,9 @@ def iter_batches(
         groups, options.batch_size, options.drop_last, skip=options.start * options.batch_size
     )
     rows = (source.rows(ids) for ids in batches)
-    if options.augment is None:
-        return rows
-    return augmented(rows, options.augment, seed, options.start)
+    if options.augment is not None:
+        rows = augmented(rows, options.augment, seed, options.start)
+    return prefetched(rows, options.prefetch)
 
 
 def augmented(

@@ -9,6 +9,8 @@ Tasks are module-level functions of plain values, so they pickle to remote worke
 
 from __future__ import annotations
 
+import dataclasses
+
 import dask
 import dask.array as dsa
 import numpy as np
@@ -27,6 +29,7 @@ BLOCK_BYTES = 128 * 2**20  # blocks of numpy-backed data: about 128 MiB of X
 def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     """``X, y, coords`` of the table as dask objects; see
     :meth:`WindowTabularizer.to_dask`."""
+    layout = dataclasses.replace(layout, n_jobs=1)  # dask runs the blocks in parallel
     source = SlabSource(layout, data, block_bytes=BLOCK_BYTES)
     n_features = layout.n_features
     y_dtype = source.ds[layout.target].dtype if source.labelled else None

@@ -9,6 +9,7 @@ whose blocks follow the source's chunks.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import as_dataset, chunk_sizes, coordinate_labels
 from ._layout import Layout
+from ._prefetch import prefetched
 from ._slabs import SlabSource, slab_table
 from ._spec import check_choice, check_int
 from ._table import Table
@@ -129,14 +131,16 @@ def _fill(
     dims: Sequence[Hashable],
     origin: int,
     bar=None,
+    prefetch: int = 0,
 ) -> np.ndarray:
     """Predict every sample ``table`` keeps, batch by batch, into ``values`` (the map,
-    or a block of it starting ``origin`` cells into the outermost sample dim)."""
+    or a block of it starting ``origin`` cells into the outermost sample dim); with
+    ``prefetch``, the next batches' rows are gathered while the model predicts."""
     d0 = table.grid.dims[0]
     ids = table.valid_ids()
-    for lo in range(0, ids.size, batch_size):
-        part = ids[lo : lo + batch_size]
-        pred = predictor(table.X(part))
+    parts = (ids[lo : lo + batch_size] for lo in range(0, ids.size, batch_size))
+    for part, X in prefetched(((part, table.X(part)) for part in parts), prefetch):
+        pred = predictor(X)
         cells = table.anchor_cells(part)
         cells[d0] = cells[d0] - origin
         values[tuple(cells[d] for d in dims)] = pred
@@ -159,6 +163,7 @@ def predict(
     batch_size: int = 65536,
     method: str = "predict",
     progress: bool = False,
+    prefetch: int = 0,
 ) -> xr.DataArray:
     """Predict every window of ``data`` and put the predictions on the map.
 
@@ -179,6 +184,10 @@ def predict(
         ``predict_proba`` adds a trailing ``class`` dim (labelled by ``classes_``).
     progress : bool
         A tqdm bar over the samples (numpy-backed data; if tqdm is installed).
+    prefetch : int
+        Batches of rows gathered ahead on a background thread while the model
+        predicts (numpy-backed data; memory then holds up to ``prefetch + 2`` batches
+        of rows). Rows are gathered by the tabularizer's ``n_jobs`` threads.
 
     Returns
     -------
@@ -211,6 +220,7 @@ def predict(
         tab, model = model[0], model[1:]
     layout = tab.get_layout()
     batch_size = check_int("batch_size", batch_size, 1)
+    prefetch = check_int("prefetch", prefetch, 0)
     method = check_choice("method", method, ("predict", "predict_proba"))
     predictor = Predictor(model, method, [str(n) for n in tab.get_feature_names_out()])
     source = SlabSource(layout, data, labelled=False)
@@ -234,7 +244,8 @@ def predict(
         bar = _progress_bar(progress, sum(s.n_samples for s in source.slabs))
         try:
             for k in range(len(source.slabs)):
-                _fill(values, source.table(k), predictor, batch_size, out.dims, 0, bar)
+                table = source.table(k)
+                _fill(values, table, predictor, batch_size, out.dims, 0, bar, prefetch)
         finally:
             if bar is not None:
                 bar.close()
@@ -247,6 +258,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
     import dask
     import dask.array as dsa
 
+    layout = dataclasses.replace(layout, n_jobs=1)  # dask runs the blocks in parallel
     d0 = layout.dims[0]
     axis = out.dims.index(d0)
     if not source.slabs:

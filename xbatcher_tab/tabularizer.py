@@ -18,7 +18,14 @@ from ._data import as_dataset, coordinate_labels, regular_step
 from ._layout import Layout, learn_layout
 from ._moments import merge, moments, scaling
 from ._slabs import load_table
-from ._spec import BatchOptions, Target, batch_options_doc, check_bool, check_dropna
+from ._spec import (
+    BatchOptions,
+    Target,
+    batch_options_doc,
+    check_bool,
+    check_dropna,
+    check_n_jobs,
+)
 from ._table import Table, Tabular
 from .batching import iter_batches
 from .dask import to_dask
@@ -93,6 +100,12 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         latitude) or a DataArray over some of the sample dims. Read it next to any rows
         with :meth:`sample_weight`; ``xt.partial_fit``, ``xt.WindowDataIter`` and
         ``xt.WindowModel`` train with it.
+    n_jobs : int, optional
+        Threads that gather rows (``tabularize``, ``transform``, batches,
+        ``xt.predict``), with scikit-learn's meaning: None is 1, -1 every core. The rows
+        are the same whatever the number; gathers smaller than a few MB stay on one
+        thread. ``to_dask`` blocks use one thread each (dask runs the blocks in
+        parallel, within each worker's own threads).
 
     Attributes
     ----------
@@ -140,6 +153,7 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         where: xr.DataArray | Callable | None = None,
         boundary: Mapping[Hashable, str] | None = None,
         weight: str | xr.DataArray | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.input_dims = input_dims
         self.input_overlap = input_overlap
@@ -154,6 +168,7 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         self.where = where
         self.boundary = boundary
         self.weight = weight
+        self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -246,7 +261,9 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         """The layout every table of this tabularizer follows: what ``fit`` learnt
         (``layout_``), with the current ``dropna`` (which may be set after fit)."""
         check_is_fitted(self, "layout_")
-        return dataclasses.replace(self.layout_, dropna=check_dropna(self.dropna))
+        return dataclasses.replace(
+            self.layout_, dropna=check_dropna(self.dropna), n_jobs=check_n_jobs(self.n_jobs)
+        )
 
     def _table(self, X) -> Table:
         return load_table(self.get_layout(), X)

@@ -67,7 +67,8 @@ def partial_fit(
         Show a tqdm bar per pass (if tqdm is installed).
     {batch_options}
     **kwargs
-        The batch options above (``shuffle`` defaults to True here; ``random_state``
+        The batch options above (``shuffle`` defaults to True and ``prefetch`` to 1
+        here, so the next batch is gathered while the estimator trains; ``random_state``
         seeds every pass: pass ``p`` uses a seed derived from it, so a run repeats
         exactly and each epoch has its own order). Any other keyword is passed to the
         last step's ``partial_fit`` (e.g. ``classes=`` for classifiers). With the
@@ -96,7 +97,7 @@ def partial_fit(
     epochs = check_int("epochs", epochs, 1)
     batch_kwargs = {k: v for k, v in kwargs.items() if k in BatchOptions.names()}
     fit_kwargs = {k: v for k, v in kwargs.items() if k not in batch_kwargs}
-    options = BatchOptions.from_kwargs("partial_fit", batch_kwargs, shuffle=True)
+    options = BatchOptions.from_kwargs("partial_fit", batch_kwargs, shuffle=True, prefetch=1)
     if not hasattr(tab, "layout_"):
         tab.fit(data)
     if tab.layout_.target is None:

@@ -42,8 +42,9 @@ class WindowDataIter(xgboost.DataIter):
     {batch_options}
     **options
         The batch options above, keyword only (``batch_size`` defaults to 262144
-        here). With ``shuffle`` or ``augment`` and no ``random_state`` a seed is drawn
-        once, so that every pass still gives the same batches.
+        and ``prefetch`` to 1 here). With ``shuffle`` or ``augment`` and no
+        ``random_state`` a seed is drawn once, so that every pass still gives the same
+        batches.
 
     Examples
     --------
@@ -69,7 +70,9 @@ class WindowDataIter(xgboost.DataIter):
         super().__init__(cache_prefix=cache_prefix)
         if cache_prefix is not None:  # xgboost writes its pages there but makes no folder
             Path(cache_prefix).parent.mkdir(parents=True, exist_ok=True)
-        opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144)
+        opts = BatchOptions.from_kwargs(
+            "WindowDataIter", options, batch_size=262144, prefetch=1
+        )
         if not hasattr(tab, "layout_"):
             tab.fit(data)
         if tab.layout_.target is None:
@@ -97,6 +100,9 @@ class WindowDataIter(xgboost.DataIter):
         return True
 
     def reset(self) -> None:
+        close = getattr(self._batches, "close", None)
+        if close is not None:  # stop a pass left unfinished (and its prefetch thread)
+            close()
         self._batches = None
 
 
