@@ -57,12 +57,23 @@ def test_boundaries_equal_windows_of_the_padded_source(case, data):
     if any(kw["input_dims"][d] > ds.sizes[d] for d in boundary):
         return
     ds = ds.drop_vars(list(ds.coords))  # anchors compared as cells
-    tab = make_tab(kw, boundary=boundary)
+    # preprocessing inside the window sees the margins as cells (NaN or wrapped)
+    prep = dict(
+        center=data.draw(st.sampled_from([None, "anchor", "mean"])),
+        stats=tuple(sorted(data.draw(st.sets(st.sampled_from(["mean", "std", "min", "max"]))))),
+        scale=data.draw(st.booleans()),
+    )
+    tab = make_tab(kw, boundary=boundary, **prep)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         X, y, coords = tab.fit(ds).tabularize(ds)
-    args = {k: v for k, v in kw.items()}
-    X_ref, y_ref, c_ref = reference_table(padded_source(ds.compute(), kw, boundary), **args)
+    X_ref, y_ref, c_ref = reference_table(
+        padded_source(ds.compute(), kw, boundary),
+        **kw,
+        center=prep["center"],
+        stats=prep["stats"],
+        scaling=tab.layout_.scaling,
+    )
     assert_rows_equal(X, X_ref)
     if y is not None:
         np.testing.assert_array_equal(y, y_ref)

@@ -375,3 +375,12 @@ def test_cache_groups_split_along_the_second_inner_dim(monkeypatch):
         coord_features=[("lat", "raw"), ("time.dayofyear", "cyclic")],
     )
     assert_rows_equal(split, X_ref)
+
+
+def test_center_mean_of_a_variable_without_sample_dims():
+    """A static (0-d) variable centred on its window mean: every row is 0 and the mean."""
+    ds = xr.Dataset(
+        {"a": (("time", "z"), np.array([[0.5, -1.5]])), "static": ((), 0.25)},
+    )
+    X = xt.WindowTabularizer(input_dims={"time": 1}, center="mean").fit_transform(ds)
+    np.testing.assert_array_equal(X, [[0.0, 0.5, 0.0, 0.25], [0.0, -1.5, 0.0, 0.25]])

@@ -519,8 +519,9 @@ class Table:
         for f in self.features:
             if f.anchor_centred:
                 refs.append((f, out[:, f.plan.cells.start + f.plan.anchor_cell].astype(out.dtype)))
-            elif f.plan.center == "mean":
-                refs.append((f, extra[f.plan.reference].astype(out.dtype)))
+            elif f.plan.center == "mean":  # (a scalar for a variable without sample dims)
+                mean = np.broadcast_to(extra[f.plan.reference], out.shape[:1])
+                refs.append((f, mean.astype(out.dtype)))
         centre_columns(out, [(f.plan.cells, ref) for f, ref in refs])
         for f, ref in refs:
             out[:, f.plan.reference] = ref
