@@ -74,6 +74,51 @@ def test_export_parquet_equals_tabularize(store, tmp_path):
     np.testing.assert_array_equal(table["sample"].to_numpy(), coords.index.to_numpy())
 
 
+def test_export_with_a_periodic_longitude_and_area_weights(store, tmp_path):
+    out = tmp_path / "globe.parquet"
+    args = ["export", str(store), "--input-dims", "lat=3,lon=3", "--overlap", "lat=2,lon=2"]
+    args += ["--target", "tasmax", "--variables", "orog", "--out", str(out), "--quiet"]
+    code = main([*args, "--boundary", "lon=periodic,lat=pad", "--weight", "coslat"])
+    assert code == 0
+    table = pd.read_parquet(out)
+    ds = xt.datasets.tasmax(time=14, lat=8, lon=10, static=True)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3},
+        input_overlap={"lat": 2, "lon": 2},
+        variables=["orog"],
+        target="tasmax",
+        boundary={"lon": "periodic", "lat": "pad"},
+        weight="coslat",
+    )
+    X, y, coords = tab.tabularize(ds)
+    assert len(table) == 14 * 8 * 10  # every cell anchors a sample
+    np.testing.assert_array_equal(table[list(tab.get_feature_names_out())].to_numpy(), X)
+    np.testing.assert_array_equal(table["weight"].to_numpy(), tab.sample_weight(coords))
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("lon", "--boundary expects dim=periodic|pad pairs"),
+        ("lon=wrap", "boundary['lon'] must be 'periodic' or 'pad', got 'wrap'"),
+    ],
+)
+def test_export_bad_boundary_is_one_line(store, tmp_path, flag, message):
+    proc = run(
+        "export",
+        str(store),
+        "--input-dims",
+        "lon=3",
+        "--boundary",
+        flag,
+        "--out",
+        str(tmp_path / "x.parquet"),
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.parquet").exists()
+
+
 def test_export_reads_netcdf(tmp_path):
     path = tmp_path / "small.nc"
     xt.datasets.tasmax(time=6, lat=4, lon=5).to_netcdf(path, engine="scipy")

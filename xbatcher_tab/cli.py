@@ -38,6 +38,26 @@ def _dims_arg(text: str, flag: str) -> dict[str, int]:
     return out
 
 
+def _boundary_arg(text: str | None) -> dict[str, str] | None:
+    """``lon=periodic,lat=pad`` -> ``{"lon": "periodic", "lat": "pad"}`` (kinds are
+    checked by the tabularizer, which names the valid ones)."""
+    if text is None:
+        return None
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, kind = part.partition("=")
+        if not sep or not name.strip() or not kind.strip():
+            raise CLIError(
+                f"--boundary expects dim=periodic|pad pairs such as lon=periodic, got {text!r}"
+            )
+        out[name.strip()] = kind.strip()
+    if not out:
+        raise CLIError(
+            f"--boundary expects dim=periodic|pad pairs such as lon=periodic, got {text!r}"
+        )
+    return out
+
+
 def _target_arg(text: str | None):
     """``VAR`` or ``VAR:time+1`` (several leads: ``VAR:time+1,lat+0``)."""
     if text is None:
@@ -143,6 +163,8 @@ def _tabularizer(args, ds):
         variables=variables,
         target=_target_arg(args.target),
         dropna=args.dropna,
+        boundary=_boundary_arg(args.boundary),
+        weight=args.weight,
     )
     return tab.fit(ds)
 
@@ -167,6 +189,17 @@ def _add_window_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--variables", metavar="VAR,...", help="feature variables (default: all)")
     p.add_argument("--dropna", action="store_true", help="drop samples with NaN")
+    p.add_argument(
+        "--boundary",
+        metavar="DIM=KIND,...",
+        help="windows at the edges: periodic (wrap around) or pad (NaN outside), e.g. "
+        "lon=periodic,lat=pad",
+    )
+    p.add_argument(
+        "--weight",
+        choices=["coslat"],
+        help="a weight per sample: coslat, the cosine of its latitude (a weight column)",
+    )
     p.add_argument(
         "--engine",
         choices=["netcdf4", "h5netcdf", "scipy", "cfgrib", "zarr"],

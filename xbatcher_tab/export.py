@@ -77,8 +77,9 @@ def export_parquet(
 ) -> int:
     """Stream the window table of ``data`` into the Parquet file ``out``, atomically.
 
-    Columns: the features (by name), ``label`` (with a target), one column per dim
-    with the anchor's coordinate label, and ``sample`` (the sample's id). The file
+    Columns: the features (by name), ``label`` (with a target), ``weight`` (with the
+    tabularizer's ``weight``), one column per dim with the anchor's coordinate label,
+    and ``sample`` (the sample's id). The file
     appears only when complete: on any error, or an interrupt, nothing is left behind.
 
     Parameters
@@ -126,6 +127,8 @@ def export_parquet(
             columns = {name: X[:, i] for i, name in enumerate(names)}
             if y is not None:
                 columns["label"] = y
+            if tab.layout_.weight is not None:
+                columns["weight"] = tab.sample_weight(coords)
             for d in coords.columns:
                 columns[str(d)] = coords[d].to_numpy()
             columns["sample"] = coords.index.to_numpy()
