@@ -12,13 +12,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from ._data import as_dataset, chunk_sizes, is_lazy
 from ._index import Slab, slab_plan
 from ._layout import Layout, check_layout, select_needed
-from ._table import DataContext, Table, Tabular
+from ._table import DataContext, Table, Tabular, anchor_frame
 
 __all__ = ["SlabSource", "load_table", "needed_data", "slab_rows", "slab_table"]
 
@@ -133,19 +132,25 @@ class SlabSource:
         slabs = np.unique(slab_of)
         if len(slabs) == 1:
             return self.table(int(slabs[0])).rows(ids)
-        # rows of each slab, scattered back to the places of their ids
-        X = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
-        y = None
-        frames, places = [], []
-        for k in slabs:
-            at = np.flatnonzero(slab_of == k)
-            part = self.table(int(k)).rows(ids[at])
-            X[at] = part.X
-            if part.y is not None:
-                if y is None:
-                    y = np.empty(ids.size, dtype=part.y.dtype)
-                y[at] = part.y
-            frames.append(part.coords)
-            places.append(at)
-        order = np.argsort(np.concatenate(places), kind="stable")
-        return Tabular(X, y, pd.concat(frames).iloc[order])
+        # rows of each slab gathered in slab order, then put back in the ids' order
+        order = np.argsort(slab_of, kind="stable")
+        grouped = ids[order]
+        edges = np.searchsorted(slab_of[order], slabs, side="left").tolist() + [ids.size]
+        buffer = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
+        labels = None
+        for k, lo, hi in zip(slabs, edges[:-1], edges[1:], strict=True):
+            table = self.table(int(k))
+            table.X(grouped[lo:hi], out=buffer[lo:hi])
+            if self.labelled:
+                part = table.y(grouped[lo:hi])
+                if labels is None:
+                    labels = np.empty(ids.size, dtype=part.dtype)
+                labels[lo:hi] = part
+        back = np.empty_like(order)
+        back[order] = np.arange(ids.size)
+        X = np.take(buffer, back, axis=0)
+        y = None if labels is None else labels[back]
+        # anchors depend on the ids alone: the coordinate frame in one piece
+        cells = self.grid.anchors(self.grid.positions(ids))
+        frame = anchor_frame(self.coords, dict(zip(self.grid.dims, cells, strict=True)), ids)
+        return Tabular(X, y, frame)
