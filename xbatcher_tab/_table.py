@@ -440,7 +440,8 @@ class Table:
         small gather; cut at block edges where the ids run in whole blocks, so every
         thread copies whole blocks."""
         n = ids.size
-        k = min(self.layout.n_jobs, max(1, n * self.n_features * 4 // self.THREAD_MIN_BYTES))
+        row_bytes = self.n_features * self.layout.dtype.itemsize
+        k = min(self.layout.n_jobs, max(1, n * row_bytes // self.THREAD_MIN_BYTES))
         if k <= 1:
             return [slice(0, n)]
         cuts = [round(i * n / k) for i in range(k + 1)]
