@@ -384,3 +384,30 @@ def test_center_mean_of_a_variable_without_sample_dims():
     )
     X = xt.WindowTabularizer(input_dims={"time": 1}, center="mean").fit_transform(ds)
     np.testing.assert_array_equal(X, [[0.0, 0.5, 0.0, 0.25], [0.0, -1.5, 0.0, 0.25]])
+
+
+@pytest.mark.parametrize("size", [3, 7])
+@pytest.mark.parametrize("direct", [True, False])
+def test_masked_blocks_gathered_directly_or_through_scratch(monkeypatch, size, direct):
+    """Rows kept by a mask are the full table's rows, whether the kept windows are
+    gathered straight into the output or moved out of a scratch copy of each group."""
+    from xbatcher_tab._table import Table
+
+    monkeypatch.setattr(Table, "DIRECT_RUN_BYTES", 0 if direct else 1 << 30)
+    monkeypatch.setattr(Table, "GROUP_BYTES", 1 << 14)  # several groups per block
+    ds = xt.datasets.tasmax(time=10, lat=16, lon=18, nan_fraction=0.05)
+    rng = np.random.default_rng(1)
+    land = ds.tasmax.isel(time=0, drop=True).copy(data=rng.random((16, 18)) < 0.6)
+    window = dict(
+        input_dims={"lat": size, "lon": size, "time": 3},
+        input_overlap={"lat": size - 1, "lon": size - 1, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        center="anchor",
+        stats=("max",),
+    )
+    X, _, coords = xt.WindowTabularizer(**window).tabularize(ds)
+    Xm, _, cm = xt.WindowTabularizer(**window, where=land).tabularize(ds)
+    assert 0 < len(Xm) < len(X)
+    np.testing.assert_array_equal(Xm, X[coords.index.get_indexer(cm.index)])
+    kept = land.sel(lat=cm["lat"].to_xarray(), lon=cm["lon"].to_xarray()).values
+    assert kept.all()

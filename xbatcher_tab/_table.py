@@ -596,10 +596,17 @@ class Table:
         self, p0: int, inner: np.ndarray, out: np.ndarray, ids: np.ndarray
     ) -> None:
         """Rows of some samples at position ``p0`` of the outermost dim: ``inner`` are
-        their (increasing) positions within the block. The block is copied a cache-sized
-        group at a time into a scratch buffer and the kept rows moved to ``out``:
-        whole-block copies without writing the rows that are dropped."""
+        their (increasing) positions within the block, taken a cache-sized group at a
+        time. Where every variable's windows are read in long runs (the copy-friendly
+        views of windows of 5 cells or more), the kept windows are gathered straight
+        into ``out`` by fancy indexing; otherwise the group's windows are copied whole
+        into a scratch buffer and the kept rows moved to ``out``. Groups without a kept
+        sample are skipped either way."""
         views = self._block_views(p0)
+        direct = all(
+            _run_bytes(view, len(f.sizes)) >= self.DIRECT_RUN_BYTES
+            for f, view in zip(self.features, views, strict=True)
+        )
         row_bytes = out.shape[1] * out.itemsize
         scratch = None
         extra = self._extra_columns(ids, None)
@@ -607,14 +614,22 @@ class Table:
             a, b = np.searchsorted(inner, [lo, hi])
             if a == b:
                 continue  # no kept sample in this group: nothing is copied
-            if scratch is None or scratch.shape[0] < hi - lo:
-                scratch = np.empty((hi - lo, out.shape[1]), dtype=out.dtype)
-            rows = scratch[: hi - lo]
-            for f, view in zip(self.features, views, strict=True):
-                np.copyto(self._block_target(f, rows, view[part]), view[part])
             kept = out[a:b]
-            np.take(rows, inner[a:b] - lo, axis=0, out=kept, mode="clip")  # no buffer
+            if direct:
+                for f, view in zip(self.features, views, strict=True):
+                    windows = view[part]
+                    at = np.unravel_index(inner[a:b] - lo, windows.shape[: -len(f.sizes)])
+                    kept[:, f.columns] = windows[at].reshape(b - a, -1)
+            else:
+                if scratch is None or scratch.shape[0] < hi - lo:
+                    scratch = np.empty((hi - lo, out.shape[1]), dtype=out.dtype)
+                rows = scratch[: hi - lo]
+                for f, view in zip(self.features, views, strict=True):
+                    np.copyto(self._block_target(f, rows, view[part]), view[part])
+                np.take(rows, inner[a:b] - lo, axis=0, out=kept, mode="clip")  # no buffer
             self._finish(ids[a:b], kept, None, {c: v[a:b] for c, v in extra.items()})
+
+    DIRECT_RUN_BYTES = 64  # windows read in runs this long are gathered directly
 
     GROUP_BYTES = 1 << 21
 
@@ -720,6 +735,17 @@ class Table:
         pos = self._positions(ids)
         y = self.y(ids, pos=pos) if self._target is not None else None
         return Tabular(self.X(ids, pos=pos), y, self.coords(ids, pos=pos))
+
+
+def _run_bytes(view: np.ndarray, n_cells: int) -> int:
+    """Bytes per contiguous run of a window in ``view`` (its last ``n_cells`` axes
+    are a window's cells): the trailing cell axes laid out one after the other."""
+    run = view.itemsize
+    for axis in range(view.ndim - 1, view.ndim - 1 - n_cells, -1):
+        if view.strides[axis] != run:
+            break
+        run *= view.shape[axis]
+    return run
 
 
 def anchor_frame(values: Mapping, cells: Mapping, ids) -> pd.DataFrame:
