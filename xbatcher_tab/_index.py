@@ -251,11 +251,10 @@ def slab_plan(
     reach = spec.reach(d0, grid.labelled)
     if length is None:
         length = int(sum(chunks)) if chunks else spec.first_cell(d0, n0 - 1) + reach
+    if spec.boundary(d0) == "periodic":  # margins wrap from the whole dim: one slab
+        return [Slab(range(0, n0), slice(0, length), 0, grid.n_samples)] if n0 else []
     before = spec.margins(d0)[0]
-    if spec.boundary(d0) == "periodic" or not chunks:
-        edges = [0, length]
-    else:
-        edges = list(np.cumsum((0, *chunks)))
+    edges = list(np.cumsum((0, *chunks))) if chunks else [0, length]
     starts = []  # first position of each chunk's slab
     for c0 in edges[:-1]:
         p = 0 if c0 == 0 else min(n0, -(-(int(c0) + before) // stride))
@@ -271,8 +270,6 @@ def slab_plan(
         if p1 > p0:
             first = spec.first_cell(d0, p0)
             last = spec.first_cell(d0, p1 - 1) + reach
-            if spec.boundary(d0) == "periodic":  # margins wrap from the whole dim
-                first, last = 0, length
             slabs.append(
                 Slab(
                     positions=range(p0, p1),

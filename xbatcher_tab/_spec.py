@@ -432,11 +432,10 @@ class WindowSpec:
         """Samples along ``dim`` in data of ``length`` cells: windows that fit, and
         whose label fits too when ``labelled`` (else labels may lie past the end:
         forecasts)."""
+        if self.boundary(dim) == "periodic" and length < self.size(dim):
+            return 0  # a window would wrap around more than once
         ahead = self.lead(dim) if labelled else 0
-        return self.windows_in(dim, length + sum(self.margins(dim)) - ahead)
-
-    def windows_in(self, dim: Hashable, cells: int) -> int:
-        """Windows that fit in ``cells`` cells along ``dim`` (margins included)."""
+        cells = length + sum(self.margins(dim)) - ahead
         return window_count(cells, self.size(dim), self.stride(dim))
 
     def counts(self, dim_sizes: Mapping[Hashable, int]) -> tuple[int, ...]:

@@ -10,7 +10,6 @@ into the outermost dim) knows where its samples sit in the whole grid.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import xarray as xr
 from ._data import coordinate_features, coordinate_labels, coordinate_values
 from ._gather import (
     centre_columns,
+    contiguous_run,
     copy_friendly_view,
     gather_rows,
     single_threaded_blas,
@@ -189,8 +189,8 @@ class DataContext:
 
     coords: dict
     labelled: bool
-    mask: tuple[tuple[Hashable, ...], np.ndarray] | None = None
-    sizes: dict = dataclasses.field(default_factory=dict)
+    mask: tuple[tuple[Hashable, ...], np.ndarray] | None
+    sizes: dict
 
     @classmethod
     def of(cls, layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> DataContext:
@@ -271,9 +271,9 @@ class Table:
         self.labelled = labelled
         window = layout.window
         d0 = layout.dims[0]
-        whole = layout.grid(context.sizes or ds.sizes, labelled)
+        whole = layout.grid(context.sizes, labelled)
         if positions is None:
-            if start or (context.sizes and ds.sizes[d0] != context.sizes[d0]):
+            if start or ds.sizes[d0] != context.sizes[d0]:
                 raise ValueError("a slab of the data needs the positions it holds")
             positions = range(whole.counts[0])
         counts = (len(positions),) + whole.counts[1:]
@@ -281,7 +281,7 @@ class Table:
         self.start = start
         self.offset = positions.start * window.stride(d0)  # cells before position 0
         self.first_id = positions.start * self.grid.inner
-        extents = self._extents(ds, positions, context.sizes or dict(ds.sizes))
+        extents = self._extents(ds, positions, context.sizes)
         plans, self._coord_columns = layout.column_plan()
         self.features: list[FeatureArray] = []
         for plan in plans:
@@ -306,15 +306,12 @@ class Table:
         extents = {}
         for d in self.layout.dims:
             kind = window.boundary(d)
-            if kind == "periodic":  # all its cells, so the margins wrap from them
+            if d == d0 and kind != "periodic":
+                extents[d0] = self._outer_extent(ds, positions, sizes[d0])
+            elif kind is not None:  # all its cells (a periodic margin wraps from them)
                 if d == d0 and (self.start, ds.sizes[d0]) != (0, sizes[d0]):
                     raise ValueError(f"a periodic {d0!r} is read whole, not in slabs")
                 extents[d] = Extent(slice(None), *window.margins(d), kind)
-            elif d != d0:
-                if kind is not None:
-                    extents[d] = Extent(slice(None), *window.margins(d), kind)
-            else:
-                extents[d0] = self._outer_extent(ds, positions, sizes[d0])
         return extents
 
     def _outer_extent(self, ds: xr.Dataset, positions: range, n: int) -> Extent:
@@ -603,8 +600,11 @@ class Table:
         into a scratch buffer and the kept rows moved to ``out``. Groups without a kept
         sample are skipped either way."""
         views = self._block_views(p0)
-        direct = all(
-            _run_bytes(view, len(f.sizes)) >= self.DIRECT_RUN_BYTES
+        direct = all(  # bytes per contiguous run of a window's cells (its last axes)
+            f.sizes
+            and contiguous_run(view, range(view.ndim - len(f.sizes), view.ndim), f.sizes)
+            * view.itemsize
+            >= self.DIRECT_RUN_BYTES
             for f, view in zip(self.features, views, strict=True)
         )
         row_bytes = out.shape[1] * out.itemsize
@@ -735,17 +735,6 @@ class Table:
         pos = self._positions(ids)
         y = self.y(ids, pos=pos) if self._target is not None else None
         return Tabular(self.X(ids, pos=pos), y, self.coords(ids, pos=pos))
-
-
-def _run_bytes(view: np.ndarray, n_cells: int) -> int:
-    """Bytes per contiguous run of a window in ``view`` (its last ``n_cells`` axes
-    are a window's cells): the trailing cell axes laid out one after the other."""
-    run = view.itemsize
-    for axis in range(view.ndim - 1, view.ndim - 1 - n_cells, -1):
-        if view.strides[axis] != run:
-            break
-        run *= view.shape[axis]
-    return run
 
 
 def anchor_frame(values: Mapping, cells: Mapping, ids) -> pd.DataFrame:

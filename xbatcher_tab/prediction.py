@@ -406,12 +406,7 @@ def _labelled_rows(tab: WindowTabularizer, pieces: list[xr.Dataset]):
     window = layout.window
     parts = []
     for piece in pieces:
-        fits = all(
-            window.count(d, piece.sizes[d])
-            and (window.boundary(d) != "periodic" or piece.sizes[d] >= window.size(d))
-            for d in window.dims
-        )
-        if not fits or layout.grid(piece.sizes).n_samples == 0:
+        if layout.grid(piece.sizes).n_samples == 0:
             continue  # a piece too short for one window and its label
         X, y, coords = tab.tabularize(piece)
         w = None if layout.weight is None else tab.sample_weight(coords)
