@@ -57,6 +57,55 @@ def test_shuffled_epoch_loses_and_repeats_nothing(case, batch_size, chunked, see
     assert list(concat(again)[2].index) == list(cb.index)  # the same seed, the same epoch
 
 
+@given(tab_case(), st.integers(1, 40), st.booleans())
+def test_shuffled_rows_from_expanded_windows(case, batch_size, chunked):
+    """Scattered rows read from the expanded copy (built at once here) and, over
+    several slabs, a chunk at a time through the scratch buffer: the same rows."""
+    from xbatcher_tab._slabs import SlabSource
+    from xbatcher_tab._table import FeatureArray
+
+    ds, tab = fitted(case)
+    if chunked:
+        ds = ds.chunk({d: max(1, n // 3) for d, n in ds.sizes.items()})
+    X, y, coords = tab.tabularize(ds)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FeatureArray, "PAYBACK", 0.0)
+        mp.setattr(FeatureArray, "SHORT_RUN_BYTES", 1 << 30)
+        mp.setattr(SlabSource, "CHUNK_BYTES", 1)  # one row per chunk
+        batches = list(tab.iter_batches(ds, batch_size=batch_size, shuffle=True, random_state=1))
+    if not len(coords):
+        return
+    Xb, yb, cb = concat(batches)
+    row = {sid: i for i, sid in enumerate(coords.index)}
+    at = np.array([row[s] for s in cb.index])
+    assert sorted(at.tolist()) == list(range(len(coords)))
+    np.testing.assert_array_equal(Xb, X[at])
+    if y is not None:
+        np.testing.assert_array_equal(yb, y[at])
+
+
+def test_expanded_windows_are_built_once_they_pay_for_themselves():
+    from xbatcher_tab._slabs import load_table
+
+    ds = xt.datasets.tasmax(time=12, lat=20, lon=24)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 5, "lon": 5, "time": 3},
+        input_overlap={"lat": 4, "lon": 4, "time": 2},
+    ).fit(ds)
+    X = tab.tabularize(ds).X
+    table = load_table(tab.get_layout(), ds)
+    (feature,) = table.features
+    ids = np.random.default_rng(0).permutation(table.n_samples)
+    cost = feature.arr.nbytes * feature.sizes[-1]  # expanded along time, at stride 1
+    first = ids[: cost // X[0].nbytes // 2]
+    np.testing.assert_array_equal(table.X(first), X[first])
+    assert feature.expanded is None  # half its cost gathered: not yet
+    rest = ids[first.size :]
+    np.testing.assert_array_equal(table.X(rest), X[rest])
+    assert feature.expanded is not None and not np.shares_memory(feature.expanded, feature.arr)
+    np.testing.assert_array_equal(feature.expanded, feature.windows())
+
+
 def test_shuffle_actually_mixes_and_seeds_differ(backend):
     ds = with_backend(xt.datasets.tasmax(time=40, lat=6, lon=8), backend, {"time": 7})
     tab = xt.WindowTabularizer(

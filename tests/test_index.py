@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xbatcher_tab._gather import layout, window_view
+from xbatcher_tab._gather import contiguous_run, expanded_view, layout, window_view
 from xbatcher_tab._index import (
     sample_grid,
     slab_plan,
@@ -46,6 +46,28 @@ def test_window_view_brute_force(shape, data):
         )
         window = arr[src]  # remaining dims are the windowed ones, in axis order
         np.testing.assert_array_equal(view[idx], window)
+
+
+@given(st.lists(st.integers(1, 7), min_size=1, max_size=4), st.data())
+def test_expanded_view_equals_window_view(shape, data):
+    arr = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    if data.draw(st.booleans()):  # not C-contiguous: the plain view
+        arr = np.asfortranarray(arr)
+    axes = sorted(data.draw(st.sets(st.integers(0, len(shape) - 1), min_size=1)))
+    sizes = [data.draw(st.integers(1, shape[a])) for a in axes]
+    steps = [data.draw(st.integers(1, 4)) for _ in axes]
+    view = expanded_view(arr, axes, sizes, steps)
+    expected = window_view(arr, axes, sizes, steps)
+    assert view.shape == expected.shape
+    np.testing.assert_array_equal(view, expected)
+    trailing = axes == list(range(len(shape) - len(axes), len(shape)))
+    if len(axes) >= 2 and trailing and arr.flags.c_contiguous:
+        # windows read in runs of (at least) their last two axes' cells
+        cells = range(arr.ndim, view.ndim)
+        assert contiguous_run(view, cells, sizes) >= sizes[-1] * sizes[-2]
+        assert contiguous_run(view, cells, sizes) >= contiguous_run(expected, cells, sizes)
+    else:
+        assert np.shares_memory(view, arr) or not arr.size
 
 
 def test_layout_merges_and_broadcasts():

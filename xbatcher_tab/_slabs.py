@@ -125,6 +125,8 @@ class SlabSource:
             return np.arange(slab.first_id, slab.first_id + slab.n_samples, dtype=np.int64)
         return self.table(k).valid_ids()
 
+    CHUNK_BYTES = 1 << 22  # rows of a batch over several slabs gathered per chunk (x n_jobs)
+
     def rows(self, ids: np.ndarray) -> Tabular:
         """Rows of global ``ids`` in that order (their slabs read as needed)."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -132,24 +134,33 @@ class SlabSource:
         slabs = np.unique(slab_of)
         if len(slabs) == 1:
             return self.table(int(slabs[0])).rows(ids)
-        # rows of each slab gathered in slab order, then put back in the ids' order
-        order = np.argsort(slab_of, kind="stable")
-        grouped = ids[order]
-        edges = np.searchsorted(slab_of[order], slabs, side="left").tolist() + [ids.size]
-        buffer = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
-        labels = None
-        for k, lo, hi in zip(slabs, edges[:-1], edges[1:], strict=True):
+        # a slab's rows straight into X where they are a run of the batch; scattered
+        # rows a cache-sized chunk at a time (in the ids' order) into a scratch buffer,
+        # then put in their rows of X: one pass over X, no permutation afterwards
+        X = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
+        y = None
+        row_bytes = max(1, X.shape[1] * X.itemsize)
+        chunk = max(1, self.CHUNK_BYTES * max(1, self.layout.n_jobs) // row_bytes)
+        scratch = None
+        for k in slabs:
             table = self.table(int(k))
-            table.X(grouped[lo:hi], out=buffer[lo:hi])
+            mine = slab_of == k
+            rows = np.flatnonzero(mine)
+            if rows[-1] - rows[0] + 1 == rows.size:  # a run of the batch (sequential)
+                run = slice(int(rows[0]), int(rows[-1]) + 1)
+                table.X(ids[run], out=X[run])
+            else:
+                if scratch is None:
+                    scratch = np.empty((min(chunk, ids.size), X.shape[1]), dtype=X.dtype)
+                rows = rows[np.argsort(ids[rows])]  # read in the slab's order: cache-friendly
+                for lo in range(0, rows.size, chunk):
+                    part = rows[lo : lo + chunk]
+                    X[part] = table.X(ids[part], out=scratch[: part.size])
             if self.labelled:
-                part = table.y(grouped[lo:hi])
-                if labels is None:
-                    labels = np.empty(ids.size, dtype=part.dtype)
-                labels[lo:hi] = part
-        back = np.empty_like(order)
-        back[order] = np.arange(ids.size)
-        X = np.take(buffer, back, axis=0)
-        y = None if labels is None else labels[back]
+                labels = table.y(ids[mine])
+                if y is None:
+                    y = np.empty(ids.size, dtype=labels.dtype)
+                y[mine] = labels
         # anchors depend on the ids alone: the coordinate frame in one piece
         cells = self.grid.anchors(self.grid.positions(ids))
         frame = anchor_frame(self.coords, dict(zip(self.grid.dims, cells, strict=True)), ids)

@@ -10,9 +10,10 @@ into the outermost dim) knows where its samples sit in the whole grid.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -24,6 +25,7 @@ from ._gather import (
     centre_columns,
     contiguous_run,
     copy_friendly_view,
+    expanded_view,
     gather_rows,
     single_threaded_blas,
     window_any,
@@ -173,6 +175,41 @@ class FeatureArray:
     def windows(self) -> np.ndarray:
         """Every window: shape (positions along each of ``dims``) + window ``sizes``."""
         return window_view(self.arr, self.axes, self.sizes, self.steps)
+
+    # expanded_view, once built; bytes of windows gathered one by one so far
+    expanded: np.ndarray | None = field(default=None, repr=False, compare=False)
+    scattered_bytes: int = field(default=0, repr=False, compare=False)
+
+    EXPANDED_MAX_BYTES = 1 << 29  # larger expansions are never built
+    SHORT_RUN_BYTES = 256  # windows read in shorter runs are worth expanding
+    PAYBACK = 1.0  # built once the scattered windows hold this many times its bytes
+
+    def scattered_windows(self, n: int) -> np.ndarray:
+        """Every window (as :meth:`windows`), for ``n`` windows taken one by one in any
+        order (shuffled ids, scattered rows). Windows read in short runs are read from
+        an :func:`~xbatcher_tab._gather.expanded_view` instead, once the windows
+        gathered this way add up to ``PAYBACK`` times the expansion's size (so it
+        pays for itself) and when it holds at most ``EXPANDED_MAX_BYTES``."""
+        if self.expanded is not None:
+            return self.expanded
+        self.scattered_bytes += n * self.arr.itemsize * int(np.prod(self.sizes))
+        cost = self.arr.nbytes * self.sizes[-1] // self.steps[-1] if self.sizes else 0
+        worth = (
+            len(self.sizes) >= 2
+            and contiguous_run(self.arr, self.axes, self.sizes) * self.arr.itemsize
+            < self.SHORT_RUN_BYTES
+            and cost <= self.EXPANDED_MAX_BYTES
+            and self.scattered_bytes >= self.PAYBACK * cost
+        )
+        if not worth:
+            return self.windows()
+        with _EXPANDING:  # one build, whichever thread asks first
+            if self.expanded is None:
+                self.expanded = expanded_view(self.arr, self.axes, self.sizes, self.steps)
+        return self.expanded
+
+
+_EXPANDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -564,7 +601,8 @@ class Table:
         """Rows at ``pos`` (positions per grid dim), one fancy-indexed gather per
         variable. ``out``: (rows, n_features)."""
         for f in self.features:
-            gather_rows(f.windows(), tuple(pos[d] for d in f.dims), out[:, f.columns])
+            index = tuple(pos[d] for d in f.dims)
+            gather_rows(f.scattered_windows(out.shape[0]), index, out[:, f.columns])
 
     def _copy_block(self, p0: int, out: np.ndarray, ids: np.ndarray) -> None:
         """Rows of every sample at position ``p0`` of the outermost dim, in id order.
