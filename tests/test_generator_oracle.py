@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 import xbatcher
@@ -166,3 +167,30 @@ def test_preload_gives_numpy_under_concat_and_lazy_without():
     xr.testing.assert_identical(lazy.compute(), loaded)
     # the user's data is left as it was: still lazy
     assert ds["tasmax"].chunks is not None
+
+
+@pytest.mark.parametrize(
+    "lat",
+    [[-10.0, 0.0, 10.0], [10.0, 0.0, -10.0], [0.0, 0.0, 5.0]],
+    ids=["increasing", "decreasing", "repeated"],
+)
+def test_sample_index_is_the_one_stack_builds(lat):
+    from xarray.indexes import PandasMultiIndex
+
+    from xbatcher_tab._assemble import SAMPLE, _product_index
+
+    levels = {
+        "input_batch": xr.Variable(("input_batch",), np.arange(2)),
+        "lat": xr.Variable(("lat",), np.array(lat)),
+        "time": xr.Variable(("time",), np.array(["2000-01-01", "2000-01-02"], "M8[ns]")),
+    }
+    ours = _product_index(levels)
+    theirs = PandasMultiIndex.stack(levels, SAMPLE)
+    assert ours.index.equals(theirs.index) and ours.index.names == theirs.index.names
+    for a, b in zip(ours.index.levels, theirs.index.levels, strict=True):
+        pd.testing.assert_index_equal(a, b)
+    for a, b in zip(ours.index.codes, theirs.index.codes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    got, expected = ours.create_variables(levels), theirs.create_variables(levels)
+    for name in expected:
+        xr.testing.assert_identical(got[name], expected[name])

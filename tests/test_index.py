@@ -77,6 +77,28 @@ def test_layout_merges_and_broadcasts():
     np.testing.assert_array_equal(out, expected)
 
 
+@given(st.data())
+def test_layout_equals_a_plain_copy(data):
+    """Any transposition, broadcast and merging of labels: the values of a plain
+    broadcast, transpose and reshape (broadcast labels filled by repetition)."""
+    labels = ["a", "b", "c", "d"]
+    sizes = {d: data.draw(st.integers(1, 4)) for d in labels}
+    own = data.draw(st.lists(st.sampled_from(labels), min_size=1, max_size=4, unique=True))
+    arr = np.arange(int(np.prod([sizes[d] for d in own]))).reshape([sizes[d] for d in own])
+    flat = data.draw(st.permutations(labels))
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(flat) - 1))))
+    target = [tuple(flat[i:j]) for i, j in zip([0, *cuts], [*cuts, len(flat)], strict=True)]
+    got = layout(arr, own, target, sizes)
+    full = np.broadcast_to(
+        arr.reshape(arr.shape + (1,) * (4 - len(own))).transpose(
+            [(own + [d for d in labels if d not in own]).index(d) for d in flat]
+        ),
+        [sizes[d] for d in flat],
+    )
+    expected = np.array(full).reshape([int(np.prod([sizes[d] for d in g])) for g in target])
+    np.testing.assert_array_equal(got, expected)
+
+
 @given(
     st.integers(1, 30),
     st.integers(1, 10),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from xarray.indexes import PandasMultiIndex
 
@@ -97,9 +98,30 @@ def _sample_coords(
         d: levels[d] if d in levels else xr.Variable((d,), np.arange(sizes[d], dtype=np.int64))
         for d in stacked
     }
-    index = PandasMultiIndex.stack(level_vars, SAMPLE)
+    index = _product_index(level_vars)
     variables = index.create_variables(level_vars)
     return xr.Coordinates(variables, indexes=dict.fromkeys(variables, index))
+
+
+def _product_index(level_vars: Mapping[Hashable, xr.Variable]) -> PandasMultiIndex:
+    """``PandasMultiIndex.stack(level_vars, SAMPLE)``, built directly from codes when
+    every level is unique and increasing (the index pandas' ``from_product`` would
+    build, without factorizing the levels again for every batch)."""
+    levels = [pd.Index(np.asarray(v.values)) for v in level_vars.values()]
+    if not all(lev.is_unique and lev.is_monotonic_increasing for lev in levels):
+        return PandasMultiIndex.stack(level_vars, SAMPLE)
+    shape = [len(lev) for lev in levels]
+    codes = [
+        np.broadcast_to(
+            np.arange(n).reshape([-1 if j == i else 1 for j in range(len(shape))]), shape
+        ).ravel()
+        for i, n in enumerate(shape)
+    ]
+    index = pd.MultiIndex(
+        levels=levels, codes=codes, sortorder=0, names=list(level_vars), verify_integrity=False
+    )
+    dtypes = {k: v.dtype for k, v in level_vars.items()}
+    return PandasMultiIndex(index, SAMPLE, level_coords_dtype=dtypes)
 
 
 def assemble(

@@ -115,8 +115,37 @@ def layout(
     shape = tuple(int(np.prod([sizes[d] for d in group], dtype=np.int64)) for group in target)
     if not moved.size:
         return np.empty(shape, arr.dtype)
-    # np.reshape returns a view when the strides allow it and copies once otherwise.
-    return moved.reshape(shape)
+    if _merges_as_view(moved, [len(group) for group in target]):
+        return moved.reshape(shape)
+    return _repeated(moved).reshape(shape)
+
+
+def _merges_as_view(arr: np.ndarray, groups: Sequence[int]) -> bool:
+    """Whether merging runs of ``groups`` consecutive axes of ``arr`` (C order) is a
+    view: within each run, every axis (of length > 1) steps over the next one whole."""
+    start = 0
+    for n in groups:
+        axes = [a for a in range(start, start + n) if arr.shape[a] > 1]
+        for outer, inner in zip(axes[:-1], axes[1:], strict=True):
+            if arr.strides[outer] != arr.strides[inner] * arr.shape[inner]:
+                return False
+        start += n
+    return True
+
+
+def _repeated(arr: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``arr``. Broadcast axes (stride 0) are filled by
+    repeating the copy of the rest (whole blocks at a time) rather than copied
+    element by element, e.g. a time coordinate spread over every grid cell."""
+    broadcast = [a for a in range(arr.ndim) if arr.strides[a] == 0 and arr.shape[a] > 1]
+    if not broadcast:
+        return np.ascontiguousarray(arr)
+    out = np.ascontiguousarray(
+        arr[tuple(slice(0, 1) if a in broadcast else slice(None) for a in range(arr.ndim))]
+    )
+    for a in reversed(broadcast):  # inner axes first: the copies grow to the full size
+        out = np.repeat(out, arr.shape[a], axis=a)
+    return out
 
 
 def window_any(
