@@ -236,3 +236,27 @@ def test_rebatch_regroups_in_order(sizes, size, drop_last, skip):
     assert len(batches) == (len(expected) + size - 1) // size
     got = np.concatenate(batches) if batches else np.array([], dtype=np.int64)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_increasing_ids_mixing_sparse_and_dense_blocks():
+    """Sparse blocks on either side of a dense one are copied row by row in one run;
+    the dense block from its block view: every row is the table's."""
+    from xbatcher_tab._slabs import load_table
+
+    ds = xt.datasets.tasmax(time=8, lat=10, lon=12)
+    tab = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 2}, input_overlap={"lat": 2, "lon": 2}
+    ).fit(ds)
+    table = load_table(tab.get_layout(), ds)
+    X = tab.tabularize(ds).X
+    block = table.grid.inner
+    assert table.grid.counts[0] >= 4
+    ids = np.concatenate(
+        [
+            [1, 5],  # sparse in block 0
+            [block + 2],  # sparse in block 1
+            np.arange(2 * block + 1, 3 * block - 1),  # dense in block 2
+            [3 * block + 7],  # sparse in block 3
+        ]
+    )
+    np.testing.assert_array_equal(table.X(ids), X[ids])

@@ -514,13 +514,19 @@ class Table:
             starts = np.r_[0, edges]
             stops = np.r_[edges, part_ids.size]
             dense = (stops - starts) * 4 >= block
+            sparse_from = None  # first row of the current run of sparse blocks
             for a, b, is_dense in zip(starts, stops, dense, strict=True):
+                if not is_dense:
+                    sparse_from = a if sparse_from is None else sparse_from
+                    continue
+                if sparse_from is not None:  # the sparse blocks before, in one go
+                    self._copy_chunks(ids, lo + sparse_from, lo + a, out, pos)
+                    sparse_from = None
                 rows = slice(lo + a, lo + b)
-                if is_dense:
-                    p0 = int(blocks[a])
-                    self._copy_block_subset(p0, part_ids[a:b] - p0 * block, out[rows], ids[rows])
-                else:
-                    self._copy_chunks(ids, rows.start, rows.stop, out, pos)
+                p0 = int(blocks[a])
+                self._copy_block_subset(p0, part_ids[a:b] - p0 * block, out[rows], ids[rows])
+            if sparse_from is not None:
+                self._copy_chunks(ids, lo + sparse_from, hi, out, pos)
             return
         self._copy_chunks(ids, lo, hi, out, pos)
 
