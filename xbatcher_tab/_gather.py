@@ -329,7 +329,10 @@ def centre_columns(
     if not refs or not rows.size:
         return
     gemm = _GEMM.get(rows.dtype.char) if rows.ndim == 2 and rows.flags.c_contiguous else None
-    R = np.stack([np.asarray(ref, dtype=rows.dtype) for _, ref in refs], axis=1)
+    if len(refs) == 1:  # one column: a view, no stacking
+        R = np.asarray(refs[0][1], dtype=rows.dtype).reshape(-1, 1)
+    else:
+        R = np.stack([np.asarray(ref, dtype=rows.dtype) for _, ref in refs], axis=1)
     if gemm is None:
         for (cells, _), ref in zip(refs, R.T, strict=True):
             rows[:, cells] -= ref[:, None]
