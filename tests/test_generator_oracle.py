@@ -171,8 +171,15 @@ def test_preload_gives_numpy_under_concat_and_lazy_without():
 
 @pytest.mark.parametrize(
     "lat",
-    [[-10.0, 0.0, 10.0], [10.0, 0.0, -10.0], [0.0, 0.0, 5.0]],
-    ids=["increasing", "decreasing", "repeated"],
+    [
+        [-10.0, 0.0, 10.0],
+        [10.0, 0.0, -10.0],
+        [0.0, 0.0, 5.0],
+        np.array([1, 2, 3], np.float32),
+        np.array(["a", "b"], dtype=object),
+        np.array(["a", "b"]),
+    ],
+    ids=["increasing", "decreasing", "repeated", "float32", "object", "str"],
 )
 def test_sample_index_is_the_one_stack_builds(lat):
     from xarray.indexes import PandasMultiIndex
@@ -188,7 +195,7 @@ def test_sample_index_is_the_one_stack_builds(lat):
     theirs = PandasMultiIndex.stack(levels, SAMPLE)
     assert ours.index.equals(theirs.index) and ours.index.names == theirs.index.names
     for a, b in zip(ours.index.levels, theirs.index.levels, strict=True):
-        pd.testing.assert_index_equal(a, b)
+        pd.testing.assert_index_equal(a, b, exact=True)
     for a, b in zip(ours.index.codes, theirs.index.codes, strict=True):
         np.testing.assert_array_equal(a, b)
     got, expected = ours.create_variables(levels), theirs.create_variables(levels)

@@ -105,9 +105,12 @@ def _sample_coords(
 
 def _product_index(level_vars: Mapping[Hashable, xr.Variable]) -> PandasMultiIndex:
     """``PandasMultiIndex.stack(level_vars, SAMPLE)``, built directly from codes when
-    every level is unique and increasing (the index pandas' ``from_product`` would
-    build, without factorizing the levels again for every batch)."""
-    levels = [pd.Index(np.asarray(v.values)) for v in level_vars.values()]
+    every level is numeric or datetime, unique and increasing (the index pandas'
+    ``from_product`` would build, without factorizing the levels again)."""
+    values = [np.asarray(v.values) for v in level_vars.values()]
+    if any(v.dtype.kind not in "biufmM" for v in values):  # pandas may infer another dtype
+        return PandasMultiIndex.stack(level_vars, SAMPLE)
+    levels = [pd.Index(v) for v in values]
     if not all(lev.is_unique and lev.is_monotonic_increasing for lev in levels):
         return PandasMultiIndex.stack(level_vars, SAMPLE)
     shape = [len(lev) for lev in levels]
