@@ -135,8 +135,9 @@ class SlabSource:
         if len(slabs) == 1:
             return self.table(int(slabs[0])).rows(ids)
         # a slab's rows straight into X where they are a run of the batch; scattered
-        # rows a cache-sized chunk at a time (in the ids' order) into a scratch buffer,
-        # then put in their rows of X: one pass over X, no permutation afterwards
+        # rows in the slab's order (cache-friendly reads), a cache-sized chunk at a
+        # time into a scratch buffer, then put in their rows of X: no permutation of
+        # the whole batch afterwards
         X = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
         y = None
         row_bytes = max(1, X.shape[1] * X.itemsize)
