@@ -60,9 +60,9 @@ def test_shuffled_epoch_loses_and_repeats_nothing(case, batch_size, chunked, see
 @given(tab_case(), st.integers(1, 40), st.booleans())
 def test_shuffled_rows_from_expanded_windows(case, batch_size, chunked):
     """Scattered rows read from the expanded copy (built at once here) and, over
-    several slabs, a chunk at a time through the scratch buffer: the same rows."""
-    from xbatcher_tab._slabs import SlabSource
-    from xbatcher_tab._table import FeatureArray
+    several slabs, put straight in their rows of the batch a chunk at a time: the
+    same rows."""
+    from xbatcher_tab._table import FeatureArray, Table
 
     ds, tab = fitted(case)
     if chunked:
@@ -71,7 +71,7 @@ def test_shuffled_rows_from_expanded_windows(case, batch_size, chunked):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(FeatureArray, "PAYBACK", 0.0)
         mp.setattr(FeatureArray, "SHORT_RUN_BYTES", 1 << 30)
-        mp.setattr(SlabSource, "CHUNK_BYTES", 1)  # one row per chunk
+        mp.setattr(Table, "CHUNK_BYTES", 1)  # one row per chunk
         batches = list(tab.iter_batches(ds, batch_size=batch_size, shuffle=True, random_state=1))
     if not len(coords):
         return

@@ -178,8 +178,9 @@ def test_preload_gives_numpy_under_concat_and_lazy_without():
         np.array([1, 2, 3], np.float32),
         np.array(["a", "b"], dtype=object),
         np.array(["a", "b"]),
+        np.linspace(-90.0, 90.0, 300),
     ],
-    ids=["increasing", "decreasing", "repeated", "float32", "object", "str"],
+    ids=["increasing", "decreasing", "repeated", "float32", "object", "str", "long"],
 )
 def test_sample_index_is_the_one_stack_builds(lat):
     from xarray.indexes import PandasMultiIndex
@@ -198,6 +199,7 @@ def test_sample_index_is_the_one_stack_builds(lat):
         pd.testing.assert_index_equal(a, b, exact=True)
     for a, b in zip(ours.index.codes, theirs.index.codes, strict=True):
         np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype  # the codes pandas keeps, not cast again
     got, expected = ours.create_variables(levels), theirs.create_variables(levels)
     for name in expected:
         xr.testing.assert_identical(got[name], expected[name])

@@ -63,6 +63,60 @@ def test_threaded_rows_equal_one_thread(case, n_jobs, data):
         assert a.coords.index.equals(b.coords.index)
 
 
+@given(tab_case(), st.integers(1, 3), st.data())
+def test_rows_put_in_place_equal_gathered_rows(case, n_jobs, data):
+    """``Table.X(ids, out=big, rows=r)`` puts the row of ``ids[i]`` in ``big[r[i]]``
+    and leaves the other rows alone, whatever path copies them (whole blocks, dense
+    subsets, one by one, finished or not) and however many threads split them."""
+    from xbatcher_tab._slabs import load_table
+
+    ds, kw = case
+    options = {}
+    if data.draw(st.booleans()):
+        options["center"] = data.draw(st.sampled_from(["anchor", "mean"]))
+    if data.draw(st.booleans()):
+        options["stats"] = ("mean",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tab = make_tab(kw, n_jobs=n_jobs, **options).fit(ds)
+        X = tab.tabularize(ds).X
+        table = load_table(tab.get_layout(), ds)
+    ids = table.valid_ids()
+    if not ids.size:
+        return
+    kind = data.draw(st.sampled_from(["all", "sorted subset", "shuffled"]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    picked = np.arange(ids.size)
+    if kind == "sorted subset":
+        picked = np.flatnonzero(rng.random(ids.size) < data.draw(st.floats(0.05, 1.0)))
+    elif kind == "shuffled":
+        picked = rng.permutation(ids.size)[: data.draw(st.integers(1, ids.size))]
+    extra = data.draw(st.integers(0, 5))
+    rows = rng.permutation(picked.size + extra)[: picked.size]
+    big = np.full((picked.size + extra, X.shape[1]), -7.0, dtype=X.dtype)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Table, "THREAD_MIN_BYTES", 1)
+        mp.setattr(Table, "CHUNK_BYTES", data.draw(st.sampled_from([1, 64, 1 << 22])))
+        table.X(ids[picked], out=big, rows=rows)
+    np.testing.assert_array_equal(big[rows], X[picked])
+    untouched = np.setdiff1d(np.arange(big.shape[0]), rows)
+    assert (big[untouched] == -7.0).all()
+
+
+def test_rows_need_out_and_one_row_per_id():
+    from xbatcher_tab._slabs import load_table
+
+    ds = xt.datasets.tasmax(time=6, lat=4, lon=5)
+    tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
+    table = load_table(tab.get_layout(), ds)
+    ids = table.valid_ids()[:3]
+    with pytest.raises(ValueError, match="rows needs out"):
+        table.X(ids, rows=np.arange(3))
+    big = np.empty((5, table.n_features), dtype=np.float32)
+    with pytest.raises(ValueError, match="one row of out per id"):
+        table.X(ids, out=big, rows=np.arange(2))
+
+
 def test_threaded_gather_splits_at_block_edges(split_everything):
     ds = xt.datasets.tasmax(time=12, lat=10, lon=12)
     tab = xt.WindowTabularizer(

@@ -116,7 +116,10 @@ def _product_index(level_vars: Mapping[Hashable, xr.Variable]) -> PandasMultiInd
     shape = [len(lev) for lev in levels]
     codes = [
         np.broadcast_to(
-            np.arange(n).reshape([-1 if j == i else 1 for j in range(len(shape))]), shape
+            np.arange(n, dtype=_code_dtype(n)).reshape(
+                [-1 if j == i else 1 for j in range(len(shape))]
+            ),
+            shape,
         ).ravel()
         for i, n in enumerate(shape)
     ]
@@ -125,6 +128,15 @@ def _product_index(level_vars: Mapping[Hashable, xr.Variable]) -> PandasMultiInd
     )
     dtypes = {k: v.dtype for k, v in level_vars.items()}
     return PandasMultiIndex(index, SAMPLE, level_coords_dtype=dtypes)
+
+
+def _code_dtype(n: int) -> np.dtype:
+    """The integer type pandas keeps the codes of a level of ``n`` values in (the
+    smallest signed one below whose maximum ``n`` stays), so they are not cast again."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
 
 
 def assemble(

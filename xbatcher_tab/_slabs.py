@@ -125,8 +125,6 @@ class SlabSource:
             return np.arange(slab.first_id, slab.first_id + slab.n_samples, dtype=np.int64)
         return self.table(k).valid_ids()
 
-    CHUNK_BYTES = 1 << 22  # rows of a batch over several slabs gathered per chunk (x n_jobs)
-
     def rows(self, ids: np.ndarray) -> Tabular:
         """Rows of global ``ids`` in that order (their slabs read as needed)."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -135,14 +133,10 @@ class SlabSource:
         if len(slabs) == 1:
             return self.table(int(slabs[0])).rows(ids)
         # a slab's rows straight into X where they are a run of the batch; scattered
-        # rows in the slab's order (cache-friendly reads), a cache-sized chunk at a
-        # time into a scratch buffer, then put in their rows of X: no permutation of
-        # the whole batch afterwards
+        # rows read in the slab's order (cache-friendly) and each put in its row of X
+        # as it is copied: no permutation of the whole batch afterwards
         X = np.empty((ids.size, self.layout.n_features), dtype=self.layout.dtype)
         y = None
-        row_bytes = max(1, X.shape[1] * X.itemsize)
-        chunk = max(1, self.CHUNK_BYTES * max(1, self.layout.n_jobs) // row_bytes)
-        scratch = None
         for k in slabs:
             table = self.table(int(k))
             mine = slab_of == k
@@ -151,12 +145,8 @@ class SlabSource:
                 run = slice(int(rows[0]), int(rows[-1]) + 1)
                 table.X(ids[run], out=X[run])
             else:
-                if scratch is None:
-                    scratch = np.empty((min(chunk, ids.size), X.shape[1]), dtype=X.dtype)
-                rows = rows[np.argsort(ids[rows])]  # read in the slab's order: cache-friendly
-                for lo in range(0, rows.size, chunk):
-                    part = rows[lo : lo + chunk]
-                    X[part] = table.X(ids[part], out=scratch[: part.size])
+                rows = rows[np.argsort(ids[rows])]  # read in the slab's order
+                table.X(ids[rows], out=X, rows=rows)
             if self.labelled:
                 labels = table.y(ids[mine])
                 if y is None:

@@ -212,6 +212,18 @@ class FeatureArray:
 _EXPANDING = threading.Lock()
 
 
+@contextlib.contextmanager
+def _staged(out: np.ndarray, rows: np.ndarray | None, part: slice):
+    """Where rows ``part`` of a gather are written: ``out[part]`` itself or, when the
+    gather's rows go to ``out[rows]``, a scratch buffer put there afterwards."""
+    if rows is None:
+        yield out[part]
+        return
+    buffer = np.empty((len(range(*part.indices(rows.size))), out.shape[1]), dtype=out.dtype)
+    yield buffer
+    out[rows[part]] = buffer
+
+
 @dataclass(frozen=True)
 class DataContext:
     """What a table cut from a slab needs to know of the whole data.
@@ -429,7 +441,13 @@ class Table:
 
     # -- X -------------------------------------------------------------------------------
 
-    def X(self, ids, pos: dict | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    def X(
+        self,
+        ids,
+        pos: dict | None = None,
+        out: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Feature rows for ``ids``: one window per variable, C order over input_dims.
 
         Rows of ids that cover whole *blocks* (every sample at one position of the
@@ -439,31 +457,41 @@ class Table:
         is a ``(len(ids), n_features)`` array of the layout's dtype to fill. With the
         layout's ``n_jobs`` > 1, large gathers are split among that many threads
         (whole blocks each where the ids run in blocks): the same rows.
+
+        With ``rows`` (distinct row numbers of ``out``, one per id), the row of
+        ``ids[i]`` goes to ``out[rows[i]]`` rather than ``out[i]``: rows gathered one
+        by one are put in place as they are copied (no scratch copy), the others
+        through a scratch buffer a block or a cache-sized chunk at a time.
         """
         ids = np.asarray(ids, dtype=np.int64)
         shape = (ids.size, self.n_features)
         if out is None:
+            if rows is not None:
+                raise ValueError("rows needs out, the array they are rows of")
             out = np.empty(shape, dtype=self.layout.dtype)
-        elif out.shape != shape or out.dtype != self.layout.dtype:
+        elif out.dtype != self.layout.dtype or (
+            out.shape != shape if rows is None else out.shape[1:] != shape[1:]
+        ):
             raise ValueError(f"out must have shape {shape} and dtype {self.layout.dtype}")
+        if rows is not None and np.shape(rows) != ids.shape:
+            raise ValueError(f"rows must hold one row of out per id ({ids.size}), not {rows!r}")
+
+        def fill(part: slice) -> None:
+            where = None if pos is None else {d: p[part] for d, p in pos.items()}
+            if rows is None:
+                self._fill(ids[part], where, out[part])
+            else:
+                self._fill(ids[part], where, out, rows[part])
+
         parts = self._thread_parts(ids)
         centring = any(f.plan.center for f in self.features)
         with single_threaded_blas() if centring else contextlib.nullcontext():
             if len(parts) == 1:
-                self._fill(ids, pos, out)
+                fill(slice(None))
                 return out
             # each thread fills its own rows; numpy's copies and BLAS release the GIL
             with ThreadPoolExecutor(len(parts), thread_name_prefix="xbatcher-tab") as pool:
-                jobs = [
-                    pool.submit(
-                        self._fill,
-                        ids[part],
-                        None if pos is None else {d: p[part] for d, p in pos.items()},
-                        out[part],
-                    )
-                    for part in parts
-                ]
-                for job in jobs:
+                for job in [pool.submit(fill, part) for part in parts]:
                     job.result()
         return out
 
@@ -489,19 +517,25 @@ class Table:
         cuts = sorted(set(cuts))
         return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
-    def _fill(self, ids: np.ndarray, pos: dict | None, out: np.ndarray) -> None:
-        """Rows of ``ids`` into ``out``, on the calling thread (see :meth:`X`)."""
+    def _fill(
+        self, ids: np.ndarray, pos: dict | None, out: np.ndarray, rows: np.ndarray | None = None
+    ) -> None:
+        """Rows of ``ids`` into ``out`` (or ``out[rows]``), on the calling thread (see
+        :meth:`X`)."""
         local = ids - self.first_id
         first, last = self._whole_blocks(local)
         block = self.grid.inner
         for row in range(first, last, block):
             part = slice(row, row + block)
-            self._copy_block(int(local[row]) // block, out[part], ids[part])
+            with _staged(out, rows, part) as target:
+                self._copy_block(int(local[row]) // block, target, ids[part])
         for lo, hi in ((0, first), (last, ids.size)):
             if hi > lo:
-                self._copy_sparse(ids, local, lo, hi, out, pos)
+                self._copy_sparse(ids, local, lo, hi, out, pos, rows)
 
-    def _copy_sparse(self, ids, local, lo: int, hi: int, out: np.ndarray, pos) -> None:
+    def _copy_sparse(
+        self, ids, local, lo: int, hi: int, out: np.ndarray, pos, rows: np.ndarray | None
+    ) -> None:
         """Rows ``[lo, hi)`` of ids that are not whole blocks. Increasing ids (a mask or
         ``dropna`` left gaps) that keep at least a quarter of a block are copied from
         whole-block views (:meth:`_copy_block_subset`); the rest one by one, in
@@ -520,27 +554,37 @@ class Table:
                     sparse_from = a if sparse_from is None else sparse_from
                     continue
                 if sparse_from is not None:  # the sparse blocks before, in one go
-                    self._copy_chunks(ids, lo + sparse_from, lo + a, out, pos)
+                    self._copy_chunks(ids, lo + sparse_from, lo + a, out, pos, rows)
                     sparse_from = None
-                rows = slice(lo + a, lo + b)
+                dense = slice(lo + a, lo + b)
                 p0 = int(blocks[a])
-                self._copy_block_subset(p0, part_ids[a:b] - p0 * block, out[rows], ids[rows])
+                with _staged(out, rows, dense) as target:
+                    self._copy_block_subset(p0, part_ids[a:b] - p0 * block, target, ids[dense])
             if sparse_from is not None:
-                self._copy_chunks(ids, lo + sparse_from, hi, out, pos)
+                self._copy_chunks(ids, lo + sparse_from, hi, out, pos, rows)
             return
-        self._copy_chunks(ids, lo, hi, out, pos)
+        self._copy_chunks(ids, lo, hi, out, pos, rows)
 
-    def _copy_chunks(self, ids, lo: int, hi: int, out: np.ndarray, pos) -> None:
-        """Rows ``[lo, hi)`` one by one (fancy indexing), a cache-sized chunk at a time."""
-        chunk = max(1, (1 << 22) // max(1, out.shape[1] * out.itemsize))
+    CHUNK_BYTES = 1 << 22  # rows gathered one by one: this many bytes of them at a time
+
+    def _copy_chunks(
+        self, ids, lo: int, hi: int, out: np.ndarray, pos, rows: np.ndarray | None
+    ) -> None:
+        """Rows ``[lo, hi)`` one by one (fancy indexing), a cache-sized chunk at a time;
+        with ``rows``, put straight in their rows of ``out`` unless they need finishing."""
+        chunk = max(1, self.CHUNK_BYTES // max(1, out.shape[1] * out.itemsize))
         for start in range(lo, hi, chunk):
             part = slice(start, min(start + chunk, hi))
             if pos is None:
                 where = self._positions(ids[part])
             else:
                 where = {d: p[part] for d, p in pos.items()}
-            self._copy_rows(where, out[part])
-            self._finish(ids[part], out[part], where)
+            if rows is not None and not self._finishes:
+                self._copy_rows(where, out, rows[part])
+                continue
+            with _staged(out, rows, part) as target:
+                self._copy_rows(where, target)
+                self._finish(ids[part], target, where)
 
     @property
     def _finishes(self) -> bool:
@@ -603,12 +647,15 @@ class Table:
         first = int(-local[0] % block)
         return first, first + (n - first) // block * block
 
-    def _copy_rows(self, pos: Mapping[Hashable, np.ndarray], out: np.ndarray) -> None:
+    def _copy_rows(
+        self, pos: Mapping[Hashable, np.ndarray], out: np.ndarray, rows: np.ndarray | None = None
+    ) -> None:
         """Rows at ``pos`` (positions per grid dim), one fancy-indexed gather per
-        variable. ``out``: (rows, n_features)."""
+        variable, into ``out`` (rows, n_features) or its ``rows``."""
+        n = out.shape[0] if rows is None else rows.size
         for f in self.features:
             index = tuple(pos[d] for d in f.dims)
-            gather_rows(f.scattered_windows(out.shape[0]), index, out[:, f.columns])
+            gather_rows(f.scattered_windows(n), index, out[:, f.columns], rows=rows)
 
     def _copy_block(self, p0: int, out: np.ndarray, ids: np.ndarray) -> None:
         """Rows of every sample at position ``p0`` of the outermost dim, in id order.
