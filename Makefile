@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check xbatcher_tab tests examples benchmarks
+	$(VENV)/bin/ruff format --check xbatcher_tab tests examples benchmarks
 
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html

@@ -26,11 +26,15 @@ def gradient_data(time: int = 40, lat: int = 30, lon: int = 48, seed: int = 0) -
     level = np.where(np.arange(time) < time // 2, 5500.0, 5800.0)  # two seasons
     z = level[:, None, None] + 80.0 * field / field.std()
     v = (np.roll(z, -1, axis=2) - np.roll(z, 1, axis=2)) / 2.0 + rng.normal(0, 1.0, z.shape)
-    coords = {"time": np.arange(time), "lat": np.linspace(-60, 60, lat),
-              "lon": np.arange(lon) * 360.0 / lon}
+    coords = {
+        "time": np.arange(time),
+        "lat": np.linspace(-60, 60, lat),
+        "lon": np.arange(lon) * 360.0 / lon,
+    }
     dims = ("time", "lat", "lon")
-    return xr.Dataset({"z": (dims, z.astype("float32")), "v": (dims, v.astype("float32"))},
-                      coords=coords)
+    return xr.Dataset(
+        {"z": (dims, z.astype("float32")), "v": (dims, v.astype("float32"))}, coords=coords
+    )
 
 
 def main(verbose: bool = True) -> dict:

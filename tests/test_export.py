@@ -43,9 +43,7 @@ def leftovers(folder: Path) -> list[str]:
 @pytest.fixture
 def store(tmp_path):
     path = tmp_path / "tasmax.zarr"
-    xt.datasets.tasmax(time=12, lat=6, lon=7).chunk({"time": 4}).to_zarr(
-        path, consolidated=False
-    )
+    xt.datasets.tasmax(time=12, lat=6, lon=7).chunk({"time": 4}).to_zarr(path, consolidated=False)
     return path
 
 
@@ -91,9 +89,21 @@ def test_an_interrupt_mid_run_leaves_no_output(tmp_path):
         store, consolidated=False
     )
     out = tmp_path / "table.parquet"
-    args = ["export", store, "--input-dims", "lat=5,lon=5,time=5", "--overlap",
-            "lat=4,lon=4,time=4", "--target", "tasmax:time+1", "--out", out, "--quiet",
-            "--batch-size", "500"]
+    args = [
+        "export",
+        store,
+        "--input-dims",
+        "lat=5,lon=5,time=5",
+        "--overlap",
+        "lat=4,lon=4,time=4",
+        "--target",
+        "tasmax:time+1",
+        "--out",
+        out,
+        "--quiet",
+        "--batch-size",
+        "500",
+    ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "xbatcher_tab", *map(str, args)],
         stderr=subprocess.PIPE,
@@ -130,12 +140,21 @@ def test_bad_outputs_and_options_are_one_line(tmp_path, store, args, message):
 @pytest.mark.parametrize(
     ("args", "usage", "message"),
     [
-        (["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "0"],
-         "xbatcher-tab export", "--batch-size: must be a positive integer, got '0'"),
-        (["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "2.5"],
-         "xbatcher-tab export", "--batch-size: must be a positive integer, got '2.5'"),
-        (["plan", "x.zarr", *WINDOW, "--memory", "-1"], "xbatcher-tab plan",
-         "--memory: must be a number of GiB > 0, got '-1'"),
+        (
+            ["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "0"],
+            "xbatcher-tab export",
+            "--batch-size: must be a positive integer, got '0'",
+        ),
+        (
+            ["export", "x.zarr", *WINDOW, "--out", "t.parquet", "--batch-size", "2.5"],
+            "xbatcher-tab export",
+            "--batch-size: must be a positive integer, got '2.5'",
+        ),
+        (
+            ["plan", "x.zarr", *WINDOW, "--memory", "-1"],
+            "xbatcher-tab plan",
+            "--memory: must be a number of GiB > 0, got '-1'",
+        ),
         (["demo", "--rounds", "0"], "xbatcher-tab demo", "--rounds: must be a positive integer"),
         (["demo", "--size", "nan"], "xbatcher-tab demo", "--size: must be a number > 0"),
     ],
@@ -211,8 +230,17 @@ def test_export_reads_grib(tmp_path):
     write_grib(grib, ds)
     out = tmp_path / "t2m.parquet"
     proc = run(
-        "export", grib, "--input-dims", "latitude=3,time=2", "--target", "t2m:time+1",
-        "--variables", "t2m", "--out", out, "--quiet",
+        "export",
+        grib,
+        "--input-dims",
+        "latitude=3,time=2",
+        "--target",
+        "t2m:time+1",
+        "--variables",
+        "t2m",
+        "--out",
+        out,
+        "--quiet",
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t2m.grib2", "t2m.parquet"]  # no index

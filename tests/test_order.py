@@ -65,8 +65,19 @@ def test_exports_of_every_copy_are_identical(tmp_path):
     for kind, path in paths.items():
         out = tmp_path / f"{kind}.parquet"
         code = main(
-            ["export", str(path), "--input-dims", "lat=3,time=2", "--target", "tasmax:time+1",
-             "--out", str(out), "--quiet", "--batch-size", "37"]
+            [
+                "export",
+                str(path),
+                "--input-dims",
+                "lat=3,time=2",
+                "--target",
+                "tasmax:time+1",
+                "--out",
+                str(out),
+                "--quiet",
+                "--batch-size",
+                "37",
+            ]
         )
         assert code == 0
         tables.append(pd.read_parquet(out))

@@ -64,8 +64,17 @@ def test_extras_read_files_and_all_has_them():
 def test_wheel_builds_without_build_isolation(tmp_path):
     """With the setuptools of the environment (a Python 3.11 venv's, older than 77)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         capture_output=True,
         text=True,
     )

@@ -249,9 +249,7 @@ def test_xgboost_names_both_ways(fitted_models):
     frame.fit(ds)
     by_frame = booster.predict(xgboost.DMatrix(frame.transform(features)))
     X = tab.transform(features)
-    by_names = booster.predict(
-        xgboost.DMatrix(X, feature_names=list(tab.get_feature_names_out()))
-    )
+    by_names = booster.predict(xgboost.DMatrix(X, feature_names=list(tab.get_feature_names_out())))
     np.testing.assert_array_equal(by_frame, by_names)
     with pytest.raises(ValueError, match="feature_names mismatch|did not contain feature names"):
         booster.predict(xgboost.DMatrix(X))  # why the names matter
@@ -325,9 +323,11 @@ def test_grid_search_tunes_the_window_without_leakage():
 
     # brute force: in every fold and for every window tried, no training window (with
     # its label) shares a step with any test window
-    for params in [{"input_dims": d, "input_overlap": o} for d in grid[
-        "tabularizer__input_dims"
-    ] for o in grid["tabularizer__input_overlap"]]:
+    for params in [
+        {"input_dims": d, "input_overlap": o}
+        for d in grid["tabularizer__input_dims"]
+        for o in grid["tabularizer__input_overlap"]
+    ]:
         tab = make_tab(**params)
         for train, test in cv.split(data):
             steps = {"train": set(), "test": set()}

@@ -133,7 +133,12 @@ def test_center_scale_and_stats_by_hand():
     mean, std = tab.layout_.scaling["v"]
     assert mean == pytest.approx(13 / 5) and std == pytest.approx(np.std([1, 2, 6, 4, 0]))
     assert list(tab.get_feature_names_out()) == [
-        "v(x-1)-anchor", "v(x+0)-anchor", "v(x+1)-anchor", "v@anchor", "v@max", "v@mean",
+        "v(x-1)-anchor",
+        "v(x+0)-anchor",
+        "v(x+1)-anchor",
+        "v@anchor",
+        "v@max",
+        "v@mean",
     ]
     X = tab.transform(ds)
     z = (np.array([[1.0, 2.0, 6.0], [4.0, np.nan, 0.0]]) - mean) / std
@@ -207,13 +212,15 @@ def test_coordinate_features_are_the_anchors_calendar():
         input_dims={"time": 6},
         input_overlap={"time": 5},
         target=xt.Target("t2m", lead={"time": 6}),
-        coord_features={"lat": "raw", "lon": "raw", "time.hour": "cyclic",
-                        "time.dayofyear": "raw"},
+        coord_features={"lat": "raw", "lon": "raw", "time.hour": "cyclic", "time.dayofyear": "raw"},
     )
     X, y, coords = tab.tabularize(ds)
     names = list(tab.get_feature_names_out())
     assert names[-5:] == [
-        "anchor.lat", "anchor.lon", "anchor.time.hour.sin", "anchor.time.hour.cos",
+        "anchor.lat",
+        "anchor.lon",
+        "anchor.time.hour.sin",
+        "anchor.time.hour.cos",
         "anchor.time.dayofyear",
     ]
     hour = coords["time"].dt.hour.to_numpy()
@@ -224,8 +231,9 @@ def test_coordinate_features_are_the_anchors_calendar():
     np.testing.assert_array_equal(X[:, -1], coords["time"].dt.day_of_year)
     # forecasts' anchors lie past the data: their calendar is extrapolated too
     features = ds.assign(label=ds.t2m)
-    tab = xt.WindowTabularizer(**{**tab.get_params(), "variables": ["t2m"],
-                                  "target": xt.Target("label", lead={"time": 6})})
+    tab = xt.WindowTabularizer(
+        **{**tab.get_params(), "variables": ["t2m"], "target": xt.Target("label", lead={"time": 6})}
+    )
     tab.fit(features)
     X, _, coords = tab.tabularize(features[["t2m"]])
     assert coords["time"].max() == times[-1] + pd.Timedelta(hours=6)

@@ -540,8 +540,7 @@ CENTERS = ("anchor", "mean")
 STATS = ("mean", "std", "min", "max")
 CALENDAR = ("year", "month", "day", "dayofyear", "dayofweek", "hour", "minute")
 # periods of the fields that have one, for the cyclic (sin, cos) encoding
-PERIODS = {"month": 12, "dayofweek": 7, "hour": 24, "minute": 60, "lon": 360.0,
-           "longitude": 360.0}
+PERIODS = {"month": 12, "dayofweek": 7, "hour": 24, "minute": 60, "lon": 360.0, "longitude": 360.0}
 
 
 def check_dropna(value: object) -> bool | str:
@@ -575,6 +574,7 @@ def check_center(value: object, variables: Sequence[Hashable]) -> dict[Hashable,
     >>> check_center({"b": "mean"}, ["a", "b"])
     {'a': None, 'b': 'mean'}
     """
+
     def one(name: str, option: object) -> str | None:
         if option is None:
             return None

@@ -392,9 +392,7 @@ class Table:
             cells = self.layout.window.anchor_cell(d, positions)
             if d == self.grid.dims[0]:
                 cells = cells + self.offset
-            lookup.append(
-                (d, coordinate_features(self._coords, {d: cells}, [(source, encoding)]))
-            )
+            lookup.append((d, coordinate_features(self._coords, {d: cells}, [(source, encoding)])))
         return lookup
 
     @property
@@ -782,8 +780,7 @@ class Table:
             # order, broadcast along those it lacks: (grid.counts[1:]) + (cells)
             view = view[tuple(slice(0, grid.counts[grid.dims.index(d)]) for d in dims)]
             view = view.transpose(
-                [dims.index(d) for d in inner_dims if d in dims]
-                + list(range(len(dims), view.ndim))
+                [dims.index(d) for d in inner_dims if d in dims] + list(range(len(dims), view.ndim))
             )
             view = view[tuple(slice(None) if d in dims else np.newaxis for d in inner_dims)]
             cells = view.shape[len(inner_dims) :]

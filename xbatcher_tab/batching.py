@@ -56,9 +56,7 @@ def iter_batches(
     return prefetched(rows, options.prefetch)
 
 
-def augmented(
-    batches: Iterable[Tabular], augment, seed, start: int = 0
-) -> Iterator[Tabular]:
+def augmented(batches: Iterable[Tabular], augment, seed, start: int = 0) -> Iterator[Tabular]:
     """Apply ``augment(X, y, coords, rng)`` to each batch; batch ``k``'s generator is
     seeded by ``seed`` and ``k`` (counting from ``start``), so an epoch repeats and a
     resumed epoch gives the batches the full one gives."""

@@ -284,7 +284,6 @@ def cmd_demo(args) -> None:
     run_demo(size=args.size, out=Path(args.out), rounds=args.rounds, quiet=False)
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xbatcher-tab",
@@ -327,9 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--out", required=True, help="output Parquet file (.parquet), written when complete"
     )
-    export.add_argument(
-        "--overwrite", action="store_true", help="replace the output if it exists"
-    )
+    export.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     export.add_argument(
         "--batch-size",
         type=_positive(int, "a positive integer"),

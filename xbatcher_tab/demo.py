@@ -113,9 +113,7 @@ def run_demo(
         f"{test.lon.size}); area-weighted RMSE per test day "
         f"{float(by_day.min()):.3f}-{float(by_day.max()):.3f} K"
     )
-    maps = _write_maps(
-        Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow
-    )
+    maps = _write_maps(Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow)
     say("maps: " + ", ".join(str(p) for p in maps))
     grid = forecast.sel(time=test.time)
     return {

@@ -276,6 +276,7 @@ class _ConcatLabels:
     def coord_order(self, slab: xr.Dataset) -> list[Hashable]:
         """Coordinates in xbatcher's order: index coordinates of input dims last, in
         input_dims order."""
+
         def is_input_index(n):
             return n in self.renamed and slab[n].dims == (n,)
 

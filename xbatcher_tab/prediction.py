@@ -264,10 +264,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
     if not source.slabs:
         return dsa.full(out.shape + extra, np.nan, dtype=dtype)
     # block k holds the anchors of slab k: from its first anchor to the next slab's
-    edges = [0] + [
-        layout.window.anchor_cell(d0, s.positions.start)
-        for s in source.slabs[1:]
-    ]
+    edges = [0] + [layout.window.anchor_cell(d0, s.positions.start) for s in source.slabs[1:]]
     edges.append(out.shape[axis])
     blocks = []
     shared = dask.delayed(predictor, pure=True)

@@ -112,9 +112,7 @@ def reference_table(
                 mean, std = scaling[v]
                 cells = (cells - mean) / std
             # the cell nearest the anchor: the centre, or along a lead dim the last cell
-            nearest = tuple(
-                input_dims[d] - 1 if d in lead else input_dims[d] // 2 for d in order
-            )
+            nearest = tuple(input_dims[d] - 1 if d in lead else input_dims[d] // 2 for d in order)
             kind = centers.get(v)
             values = cells.ravel().tolist()
             summaries = []
@@ -154,9 +152,7 @@ def reference_table(
             continue
         if dropna and label is not None and np.isnan(float(label)):
             continue
-        if where is not None and not bool(
-            where.isel({d: anchors[d] for d in where.dims}).values
-        ):
+        if where is not None and not bool(where.isel({d: anchors[d] for d in where.dims}).values):
             continue
         rows.append(features)
         labels.append(label)

@@ -70,9 +70,7 @@ class WindowDataIter(xgboost.DataIter):
         super().__init__(cache_prefix=cache_prefix)
         if cache_prefix is not None:  # xgboost writes its pages there but makes no folder
             Path(cache_prefix).parent.mkdir(parents=True, exist_ok=True)
-        opts = BatchOptions.from_kwargs(
-            "WindowDataIter", options, batch_size=262144, prefetch=1
-        )
+        opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144, prefetch=1)
         if not hasattr(tab, "layout_"):
             tab.fit(data)
         if tab.layout_.target is None:
