@@ -74,9 +74,8 @@ def filled(out: np.ndarray, n: int) -> None:
     """``out`` filled with a constant by ``n`` threads: numpy's ordinary stores, the
     fastest any gather written with numpy can write new rows (memcpy of a large array
     streams past the cache instead, which numpy offers no way to do for a gather)."""
-    parts = np.array_split(np.arange(out.shape[0]), n)
     with ThreadPoolExecutor(n) as pool:
-        for job in [pool.submit(out[p[0] : p[-1] + 1].fill, 3.0) for p in parts if p.size]:
+        for job in [pool.submit(part.fill, 3.0) for part in np.array_split(out, n)]:
             job.result()
 
 

@@ -219,9 +219,10 @@ def _staged(out: np.ndarray, rows: np.ndarray | None, part: slice):
     if rows is None:
         yield out[part]
         return
-    buffer = np.empty((len(range(*part.indices(rows.size))), out.shape[1]), dtype=out.dtype)
+    at = rows[part]
+    buffer = np.empty((at.size, out.shape[1]), dtype=out.dtype)
     yield buffer
-    out[rows[part]] = buffer
+    out[at] = buffer
 
 
 @dataclass(frozen=True)
