@@ -16,7 +16,7 @@ from xbatcher_tab._index import (
     window_starts,
     xbatcher_plans,
 )
-from xbatcher_tab._spec import WindowSpec
+from xbatcher_tab._window import WindowSpec
 
 
 @given(st.integers(0, 40), st.integers(1, 12), st.integers(1, 12))

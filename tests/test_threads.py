@@ -151,7 +151,7 @@ def test_bad_n_jobs_is_named(value, error):
 
 
 def test_n_jobs_minus_one_is_every_core():
-    from xbatcher_tab._spec import available_cores, check_n_jobs
+    from xbatcher_tab._checks import available_cores, check_n_jobs
 
     assert check_n_jobs(-1) == available_cores()
     assert check_n_jobs(-available_cores() - 5) == 1

@@ -10,9 +10,10 @@ Examples
 """
 
 from . import augment, datasets, metrics, model_selection, weights
-from ._spec import BatchOptions, Target, WindowSpec
+from ._batch_options import BatchOptions
 from ._table import Tabular
 from ._version import __version__
+from ._window import Target, WindowSpec
 from .generator import BatchGenerator
 from .model_selection import WindowBlockSplit, WindowData
 from .prediction import WindowModel, predict

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._spec import PERIODS
+from ._columns import PERIODS
 
 # pandas' names of the calendar fields that xarray spells without underscores
 PANDAS_FIELDS = {"dayofyear": "day_of_year", "dayofweek": "day_of_week"}

@@ -1,6 +1,6 @@
 """Plans from sizes alone: window starts, xbatcher batch plans, the sample grid, slabs.
 
-Everything here is computed from a :class:`~xbatcher_tab._spec.WindowSpec` and dim
+Everything here is computed from a :class:`~xbatcher_tab._window.WindowSpec` and dim
 lengths (no xarray, no data, no state), so a plan is a plain value that can be
 inspected, pickled and tested on its own. The per-dim arithmetic (stride, anchor,
 reach) is the spec's; this module only combines it over dims.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._spec import WindowSpec, window_count
+from ._window import WindowSpec, window_count
 
 __all__ = [
     "Axis",

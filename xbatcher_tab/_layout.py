@@ -1,7 +1,7 @@
 """What ``fit`` learns: the layout every table of the tabularizer follows.
 
 :class:`Layout` fixes the feature variables and their dims, the window and the label
-(a :class:`~xbatcher_tab._spec.WindowSpec` with its leads), the order samples are
+(a :class:`~xbatcher_tab._window.WindowSpec` with its leads), the order samples are
 enumerated in, the dtype and the NaN rule. Every consumer (eager tables, batches, dask
 blocks, splits, feature names) asks it, so they cannot disagree.
 """
@@ -14,17 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from ._columns import check_center, check_coord_features, check_stats
 from ._index import SampleGrid, sample_grid
-from ._spec import (
-    Target,
-    WindowSpec,
-    check_center,
-    check_coord_features,
-    check_dropna,
-    check_lead,
-    check_stats,
-    make_window_spec,
-)
+from ._selection import check_dropna
+from ._window import Target, WindowSpec, check_lead, make_window_spec
 from .weights import check_weight
 
 __all__ = ["Layout", "check_layout", "learn_layout", "sample_order", "select_needed"]

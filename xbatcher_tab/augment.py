@@ -12,7 +12,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from ._spec import describe
+from ._checks import describe
 
 __all__ = ["Flip", "flip", "flip_permutation"]
 

@@ -24,10 +24,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import xarray as xr
 
+from ._batch_options import BatchOptions, fixed_seed
 from ._layout import Layout
 from ._prefetch import prefetched
 from ._slabs import SlabSource
-from ._spec import BatchOptions, fixed_seed
 from ._table import Tabular
 
 __all__ = ["augmented", "epoch_ids", "iter_batches", "rebatch"]

@@ -13,8 +13,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._spec import Target
 from ._version import __version__
+from ._window import Target
 
 __all__ = ["main"]
 

@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
-from ._spec import check_int
+from ._checks import check_int
 
 __all__ = ["tasmax"]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, metrics
-from ._spec import Target, check_int
+from ._checks import check_int
+from ._window import Target
 from .prediction import predict
 from .tabularizer import WindowTabularizer
 

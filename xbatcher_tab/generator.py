@@ -11,10 +11,11 @@ import pandas as pd
 import xarray as xr
 
 from ._assemble import Entry, assemble
+from ._checks import check_int
 from ._data import is_lazy
 from ._gather import window_view
 from ._index import Axis, BatchPlan, xbatcher_plans
-from ._spec import check_dims_mapping, check_int, make_window_spec
+from ._window import check_dims_mapping, make_window_spec
 
 __all__ = ["BatchGenerator"]
 

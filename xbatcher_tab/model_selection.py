@@ -18,9 +18,10 @@ import pandas as pd
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import check_int
 from ._data import as_dataset
 from ._layout import learn_layout
-from ._spec import WindowSpec, check_int
+from ._window import WindowSpec
 
 __all__ = ["WindowBlockSplit", "WindowData", "sample_spans"]
 
@@ -33,7 +34,7 @@ def sample_spans(
 
     Examples
     --------
-    >>> from xbatcher_tab._spec import make_window_spec
+    >>> from xbatcher_tab._window import make_window_spec
     >>> window = make_window_spec({"time": 3}, None, {"time": 10}, lead={"time": 2})
     >>> lo, hi = sample_spans(window, np.array([4, 5]), "time")
     >>> lo.tolist(), hi.tolist()

@@ -23,11 +23,11 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import check_choice, check_int
 from ._data import as_dataset, chunk_sizes, coordinate_labels
 from ._layout import Layout
 from ._prefetch import prefetched
 from ._slabs import SlabSource, slab_table
-from ._spec import check_choice, check_int
 from ._table import Table
 from .tabularizer import GridInputMixin, WindowTabularizer
 

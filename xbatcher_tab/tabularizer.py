@@ -14,19 +14,15 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._batch_options import BatchOptions, batch_options_doc
+from ._checks import check_bool, check_n_jobs
 from ._data import as_dataset, coordinate_labels, regular_step
 from ._layout import Layout, learn_layout
 from ._moments import merge, moments, scaling
+from ._selection import check_dropna
 from ._slabs import load_table
-from ._spec import (
-    BatchOptions,
-    Target,
-    batch_options_doc,
-    check_bool,
-    check_dropna,
-    check_n_jobs,
-)
 from ._table import Table, Tabular
+from ._window import Target
 from .batching import iter_batches
 from .dask import to_dask
 from .weights import sample_weight

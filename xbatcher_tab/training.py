@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._spec import BatchOptions, batch_options_doc, check_int, fixed_seed
+from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
+from ._checks import check_int
 
 __all__ = ["partial_fit"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._spec import BatchOptions, batch_options_doc, fixed_seed
+from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
 
 __all__ = ["WindowDataIter"]
 
