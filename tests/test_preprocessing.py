@@ -333,7 +333,7 @@ def test_centre_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed
     """The BLAS update of centre_columns (and its numpy fallback for other dtypes and
     non-contiguous rows) gives numpy's values, with NaN and infinite references and
     other columns left alone."""
-    from xbatcher_tab._gather import centre_columns
+    from xbatcher_tab._kernels import centre_columns
 
     rng = np.random.default_rng(seed)
     starts = np.cumsum([0] + [w + 1 for w in widths])  # a column between variables

@@ -24,7 +24,7 @@ import xarray as xr
 from xarray.indexes import PandasMultiIndex
 
 from ._data import is_dask
-from ._gather import layout, window_view
+from ._kernels import arrange, window_view
 
 __all__ = ["Entry", "assemble"]
 
@@ -62,7 +62,7 @@ class Entry:
 
 def _gather_numpy(data, win, vdims, target, vsizes) -> np.ndarray:
     arr = window_view(np.asarray(data), *win) if win else np.asarray(data)
-    return layout(arr, vdims, target, vsizes)
+    return arrange(arr, vdims, target, vsizes)
 
 
 def _materialize(entry: Entry, target, vsizes: Mapping[Hashable, int]):

@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ._columns import check_center, check_coord_features, check_stats
-from ._index import SampleGrid, sample_grid
+from ._plan import SampleGrid, sample_grid
 from ._selection import check_dropna
 from ._window import Target, WindowSpec, check_lead, make_window_spec
 from .weights import check_weight

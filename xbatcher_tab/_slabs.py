@@ -1,6 +1,6 @@
 """One way to read a source slab by slab, shared by batches and dask blocks.
 
-A *slab* (:func:`~xbatcher_tab._index.slab_plan`) is the samples whose windows start in
+A *slab* (:func:`~xbatcher_tab._plan.slab_plan`) is the samples whose windows start in
 one source chunk of the outermost sample dim, with the cells they read (the chunk plus
 the window's halo). :class:`SlabSource` plans the slabs of some data under a layout and
 turns a slab into a :class:`~xbatcher_tab._table.Table` whose ids are global, so any
@@ -15,8 +15,8 @@ import numpy as np
 import xarray as xr
 
 from ._data import as_dataset, chunk_sizes, is_lazy
-from ._index import Slab, slab_plan
 from ._layout import Layout, check_layout, select_needed
+from ._plan import Slab, slab_plan
 from ._table import DataContext, Table, Tabular, anchor_frame
 
 __all__ = ["SlabSource", "load_table", "needed_data", "slab_rows", "slab_table"]

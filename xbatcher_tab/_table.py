@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from ._data import coordinate_features, coordinate_labels, coordinate_values
-from ._gather import (
+from ._kernels import (
     centre_columns,
     contiguous_run,
     copy_friendly_view,
@@ -32,8 +32,8 @@ from ._gather import (
     window_summaries,
     window_view,
 )
-from ._index import SampleGrid
 from ._layout import Layout, VariableColumns, check_layout
+from ._plan import SampleGrid
 
 __all__ = ["Table", "Tabular", "anchor_frame"]
 
@@ -109,7 +109,7 @@ class FeatureArray:
     ``arr`` is the variable in the layout's dtype, transposed to ``dims``: its dims that
     are not windowed (in sample order), then its windowed dims (in feature order), the
     last one contiguous. ``axes``, ``sizes`` and ``steps`` describe the windows for
-    :func:`~xbatcher_tab._gather.window_view`; ``columns`` are its features in X.
+    :func:`~xbatcher_tab._kernels.window_view`; ``columns`` are its features in X.
     """
 
     dims: tuple[Hashable, ...]
@@ -187,7 +187,7 @@ class FeatureArray:
     def scattered_windows(self, n: int) -> np.ndarray:
         """Every window (as :meth:`windows`), for ``n`` windows taken one by one in any
         order (shuffled ids, scattered rows). Windows read in short runs are read from
-        an :func:`~xbatcher_tab._gather.expanded_view` instead, once the windows
+        an :func:`~xbatcher_tab._kernels.expanded_view` instead, once the windows
         gathered this way add up to ``PAYBACK`` times the expansion's size (so it
         pays for itself) and when it holds at most ``EXPANDED_MAX_BYTES``."""
         if self.expanded is not None:

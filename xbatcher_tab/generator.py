@@ -13,8 +13,8 @@ import xarray as xr
 from ._assemble import Entry, assemble
 from ._checks import check_int
 from ._data import is_lazy
-from ._gather import window_view
-from ._index import Axis, BatchPlan, xbatcher_plans
+from ._kernels import window_view
+from ._plan import Axis, BatchPlan, xbatcher_plans
 from ._window import check_dims_mapping, make_window_spec
 
 __all__ = ["BatchGenerator"]

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xbatcher_tab._gather import contiguous_run, expanded_view, layout, window_view
-from xbatcher_tab._index import (
+from xbatcher_tab._kernels import arrange, contiguous_run, expanded_view, window_view
+from xbatcher_tab._plan import (
     sample_grid,
     slab_plan,
     window_count,
@@ -72,7 +72,7 @@ def test_expanded_view_equals_window_view(shape, data):
 
 def test_layout_merges_and_broadcasts():
     a = np.arange(6).reshape(2, 3)
-    out = layout(a, ("x", "y"), [("z", "y"), ("x",)], {"x": 2, "y": 3, "z": 2})
+    out = arrange(a, ("x", "y"), [("z", "y"), ("x",)], {"x": 2, "y": 3, "z": 2})
     expected = np.array([[a[x, y] for x in range(2)] for z in range(2) for y in range(3)])
     np.testing.assert_array_equal(out, expected)
 
@@ -88,7 +88,7 @@ def test_layout_equals_a_plain_copy(data):
     flat = data.draw(st.permutations(labels))
     cuts = sorted(data.draw(st.sets(st.integers(1, len(flat) - 1))))
     target = [tuple(flat[i:j]) for i, j in zip([0, *cuts], [*cuts, len(flat)], strict=True)]
-    got = layout(arr, own, target, sizes)
+    got = arrange(arr, own, target, sizes)
     full = np.broadcast_to(
         arr.reshape(arr.shape + (1,) * (4 - len(own))).transpose(
             [(own + [d for d in labels if d not in own]).index(d) for d in flat]

@@ -1,4 +1,4 @@
-"""Numpy kernels: strided window views and the one copy that gathers a batch.
+"""Numpy kernels, the reference: strided window views, box sums, summaries, centering.
 
 A *window view* exposes every window of an array without copying: each windowed axis
 is replaced by a window-position axis (``n_windows`` long, strided by the window
@@ -18,13 +18,16 @@ from scipy import ndimage
 from scipy.linalg import blas
 from threadpoolctl import ThreadpoolController
 
+from ._plan import window_starts
+from ._window import window_count
+
 __all__ = [
     "centre_columns",
     "copy_friendly_view",
     "expanded_view",
     "window_summaries",
     "gather_rows",
-    "layout",
+    "arrange",
     "single_threaded_blas",
     "window_any",
     "window_view",
@@ -76,14 +79,14 @@ def window_view(
             raise ValueError(
                 f"window of {size} at stride {step} does not fit axis {ax} of {arr.shape}"
             )
-        shape[ax] = (arr.shape[ax] - size) // step + 1
+        shape[ax] = window_count(arr.shape[ax], size, step)
         strides[ax] = arr.strides[ax] * step
     shape += list(sizes)
     strides += [arr.strides[ax] for ax in axes]
     return as_strided(arr, shape=shape, strides=strides, writeable=False)
 
 
-def layout(
+def arrange(
     arr: np.ndarray,
     dims: Sequence[Hashable],
     target: Sequence[tuple[Hashable, ...]],
@@ -99,9 +102,9 @@ def layout(
     Examples
     --------
     >>> a = np.arange(6).reshape(2, 3)
-    >>> layout(a, ("x", "y"), [("y", "x")], {"x": 2, "y": 3}).tolist()
+    >>> arrange(a, ("x", "y"), [("y", "x")], {"x": 2, "y": 3}).tolist()
     [0, 3, 1, 4, 2, 5]
-    >>> layout(np.arange(2), ("x",), [("x", "z")], {"x": 2, "z": 2}).tolist()
+    >>> arrange(np.arange(2), ("x",), [("x", "z")], {"x": 2, "z": 2}).tolist()
     [0, 0, 1, 1]
     """
     flat = [d for group in target for d in group]
@@ -165,15 +168,7 @@ def window_any(
     >>> window_any(np.array([0, 0, 1, 0, 0, 0], bool), [0], [2], [2]).tolist()
     [False, True, False]
     """
-    counts = np.asarray(mask, dtype=np.int32)
-    for ax, size, step in zip(axes, sizes, steps, strict=True):
-        n = (counts.shape[ax] - size) // step + 1
-        pad = [(0, 0)] * counts.ndim
-        pad[ax] = (1, 0)
-        csum = np.cumsum(np.pad(counts, pad), axis=ax, dtype=np.int32)
-        starts = np.arange(n) * step
-        counts = np.take(csum, starts + size, axis=ax) - np.take(csum, starts, axis=ax)
-    return counts > 0
+    return _box_sum(np.asarray(mask, dtype=np.int32), axes, sizes, steps) > 0
 
 
 def gather_rows(
@@ -260,7 +255,7 @@ def copy_friendly_view(
     # positions) followed by the cells of the windows of those axes
     positions = list(arr.shape)
     for ax, size, step in zip(axes[1:], sizes[1:], steps[1:], strict=True):
-        positions[ax] = (arr.shape[ax] - size) // step + 1
+        positions[ax] = window_count(arr.shape[ax], size, step)
     nbytes = int(np.prod(positions, dtype=np.int64)) * int(np.prod(sizes[1:])) * arr.itemsize
     if nbytes > budget:
         return plain
@@ -409,7 +404,7 @@ def window_summaries(
                 # the filter centred on cell j covers [j - size // 2, j - size // 2 + size):
                 # the window starting at i is the one centred on i + size // 2
                 ext = sliding(ext, size, axis=ax, mode="nearest")
-                starts = np.arange(0, ext.shape[ax] - size + 1, step) + size // 2
+                starts = window_starts(ext.shape[ax], size, step) + size // 2
                 ext = np.take(ext, starts, axis=ax)
             if gaps:  # all-missing windows: NaN, not the fill value
                 empty = _all_missing(missing, axes, sizes, steps)
@@ -419,13 +414,13 @@ def window_summaries(
 
 
 def _box_sum(values: np.ndarray, axes, sizes, steps) -> np.ndarray:
-    """Sum of each window (float64), by cumulative sums along each window axis."""
+    """Sum of each window, in ``values``' dtype (float64 sums, int32 counts), by
+    cumulative sums along each window axis."""
     for ax, size, step in zip(axes, sizes, steps, strict=True):
-        n = (values.shape[ax] - size) // step + 1
         pad = [(0, 0)] * values.ndim
         pad[ax] = (1, 0)
-        csum = np.cumsum(np.pad(values, pad), axis=ax)
-        starts = np.arange(n) * step
+        csum = np.cumsum(np.pad(values, pad), axis=ax, dtype=values.dtype)
+        starts = window_starts(values.shape[ax], size, step)
         values = np.take(csum, starts + size, axis=ax) - np.take(csum, starts, axis=ax)
     return values
 
