@@ -85,7 +85,7 @@ def test_bad_weights_are_named(ds, weight, error, match):
 def test_missing_labels_and_no_weight_are_named(ds):
     half = xr.DataArray(np.ones(4), dims="lat", coords={"lat": ds.lat.values[:4]})
     tab = make(half).fit(ds)
-    with pytest.raises(ValueError, match="weight has no value for lat="):
+    with pytest.raises(ValueError, match="along 'lat' are not on weight's coordinate"):
         tab.sample_weight(tab.sample_coords(ds))
     plain = make(None).fit(ds)
     with pytest.raises(ValueError, match="the tabularizer has no weight"):

@@ -1,22 +1,28 @@
-"""What a row holds besides its window cells: the preprocessing options, checked.
+"""What a row holds: the preprocessing options, checked, and the column plan.
 
-Centering (``center``: each cell minus a reference, the anchor cell or the window's
-mean), window summaries (``stats``) and the anchors' coordinates as features
-(``coord_features``). The column plan that places them in a row lives in
-:mod:`xbatcher_tab._layout`.
+Besides its window cells a row may hold, per variable, a centering reference
+(``center``: each cell minus the anchor cell or the window's mean, the reference kept
+as a feature) and window summaries (``stats``), then the anchors' coordinates as
+features (``coord_features``). :class:`RowColumns` places them all in a row, names
+them and mirrors windows (the flip permutation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from ._checks import describe
+from ._coords import CALENDAR, PERIODS
+from ._window import WindowSpec
 
 __all__ = [
-    "CALENDAR",
     "CENTERS",
-    "PERIODS",
     "STATS",
+    "RowColumns",
+    "VariableColumns",
     "check_center",
     "check_coord_features",
     "check_stats",
@@ -24,9 +30,6 @@ __all__ = [
 
 CENTERS = ("anchor", "mean")
 STATS = ("mean", "std", "min", "max")
-CALENDAR = ("year", "month", "day", "dayofyear", "dayofweek", "hour", "minute")
-# periods of the fields that have one, for the cyclic (sin, cos) encoding
-PERIODS = {"month": 12, "dayofweek": 7, "hour": 24, "minute": 60, "lon": 360.0, "longitude": 360.0}
 
 
 def check_center(value: object, variables: Sequence[Hashable]) -> dict[Hashable, str | None]:
@@ -131,3 +134,136 @@ def check_coord_features(
     if len({s for s, _ in out}) != len(out):
         raise ValueError(f"coord_features must not repeat a source, got {[s for s, _ in out]}")
     return tuple(out)
+
+
+# -- where each feature sits in a row -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariableColumns:
+    """One feature variable's columns: its window ``cells`` (C order over
+    ``window_dims``), the column of its centering ``reference`` (or None), and one
+    column per summary in ``stats``. ``anchor_cell`` is the cell nearest the anchor
+    (the center; along a lead dim the last cell)."""
+
+    variable: Hashable
+    window_dims: tuple[Hashable, ...]
+    cells: slice
+    anchor_cell: int
+    center: str | None
+    reference: int | None
+    stats: dict[str, int]
+    stop: int
+
+
+@dataclass(frozen=True)
+class RowColumns:
+    """What a row holds, in order: per feature variable its window cells, its
+    centering reference and its summaries; then the coordinate features.
+
+    ``window_dims``: each variable's windowed dims in feature (``input_dims``) order;
+    ``center``: per variable None, "anchor" or "mean"; ``stats`` and
+    ``coord_features`` as checked by :func:`check_stats` and
+    :func:`check_coord_features`.
+
+    Examples
+    --------
+    >>> from xbatcher_tab._window import WindowSpec
+    >>> cols = RowColumns(WindowSpec(("lat",), (3,), (2,)), ("t",), {"t": ("lat",)},
+    ...                   {"t": "anchor"}, ("max",), ())
+    >>> cols.names()
+    ['t(lat-1)-anchor', 't(lat+0)-anchor', 't(lat+1)-anchor', 't@anchor', 't@max']
+    >>> cols.flip("lat").tolist()
+    [2, 1, 0, 3, 4]
+    """
+
+    window: WindowSpec
+    variables: tuple[Hashable, ...]
+    window_dims: Mapping[Hashable, tuple[Hashable, ...]]
+    center: Mapping[Hashable, str | None]
+    stats: tuple[str, ...]
+    coord_features: tuple[tuple[str, str], ...]
+
+    def stats_of(self, variable: Hashable) -> tuple[str, ...]:
+        """The summaries appended for ``variable`` (the mean only once: as the centering
+        reference when ``center="mean"``)."""
+        center = self.center.get(variable)
+        return tuple(s for s in self.stats if not (s == "mean" and center == "mean"))
+
+    def window_shape(self, variable: Hashable) -> tuple[int, ...]:
+        return tuple(self.window.size(d) for d in self.window_dims[variable])
+
+    def variable(self, variable: Hashable, first: int) -> VariableColumns:
+        """``variable``'s columns, starting at column ``first``."""
+        wdims = self.window_dims[variable]
+        shape = self.window_shape(variable)
+        nearest = [self.window.nearest_cell(d) for d in wdims]
+        anchor_cell = int(np.ravel_multi_index(nearest, shape)) if shape else 0
+        cells = slice(first, first + int(np.prod(shape, dtype=np.int64)))
+        center = self.center.get(variable)
+        column = cells.stop
+        reference = None
+        if center:
+            reference, column = column, column + 1
+        stats = {}
+        for stat in self.stats_of(variable):
+            stats[stat], column = column, column + 1
+        return VariableColumns(
+            variable, wdims, cells, anchor_cell, center, reference, stats, column
+        )
+
+    def plan(self) -> tuple[list[VariableColumns], slice]:
+        """Where each variable's features sit in a row, and the coordinate features."""
+        plans, first = [], 0
+        for v in self.variables:
+            plans.append(self.variable(v, first))
+            first = plans[-1].stop
+        n_coords = sum(2 if enc == "cyclic" else 1 for _, enc in self.coord_features)
+        return plans, slice(first, first + n_coords)
+
+    @property
+    def n_features(self) -> int:
+        return self.plan()[1].stop
+
+    def names(self) -> list[str]:
+        """The features' names, in order.
+
+        A window cell is ``var(dim±offset;...)``, offsets from the sample's anchor,
+        suffixed ``-anchor`` or ``-mean`` when centered; a centering reference is
+        ``var@anchor`` or ``var@mean``, a summary ``var@std`` (etc.), a coordinate
+        feature ``anchor.lat``, ``anchor.time.hour`` or ``anchor.time.hour.sin``/``.cos``.
+        Valid names for xgboost (no ``[``, ``]``, ``<``), LightGBM (no JSON special
+        characters ``"``, ``,``, ``:``, ``[``, ``]``, ``{``, ``}``) and Parquet.
+        """
+        names = []
+        for v in self.variables:
+            wdims = self.window_dims[v]
+            suffix = f"-{self.center[v]}" if self.center.get(v) else ""
+            for cell in np.ndindex(*self.window_shape(v)):
+                parts = ";".join(
+                    f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
+                )
+                names.append((f"{v}({parts})" if parts else str(v)) + suffix)
+            if self.center.get(v):
+                names.append(f"{v}@{self.center[v]}")
+            names += [f"{v}@{stat}" for stat in self.stats_of(v)]
+        for source, encoding in self.coord_features:
+            if encoding == "cyclic":
+                names += [f"anchor.{source}.sin", f"anchor.{source}.cos"]
+            else:
+                names.append(f"anchor.{source}")
+        return names
+
+    def flip(self, dim: Hashable) -> np.ndarray:
+        """Column order of rows whose windows are mirrored along ``dim``: each variable
+        with ``dim`` in its window has its cells reversed along it (centered cells too;
+        their reference, the summaries and the coordinate features stay)."""
+        plans, coord_columns = self.plan()
+        order = np.arange(coord_columns.stop)
+        for plan in plans:
+            if dim not in plan.window_dims:
+                continue
+            cells = np.arange(plan.cells.start, plan.cells.stop)
+            cells = cells.reshape(self.window_shape(plan.variable))
+            order[plan.cells] = np.flip(cells, axis=plan.window_dims.index(dim)).ravel()
+        return order

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from ._columns import check_center, check_coord_features, check_stats
+from ._columns import (
+    RowColumns,
+    VariableColumns,
+    check_center,
+    check_coord_features,
+    check_stats,
+)
 from ._plan import SampleGrid, sample_grid
 from ._selection import check_dropna
 from ._window import Target, WindowSpec, check_lead, make_window_spec
@@ -81,23 +87,26 @@ class Layout:
         """The windowed dims ``variable`` has, in feature (``input_dims``) order."""
         return tuple(d for d in self.window.dims if d in self.var_dims[variable])
 
-    def n_cells(self, variable: Hashable) -> int:
-        """Cells of ``variable``'s window."""
-        return int(np.prod([self.window.size(d) for d in self.window_dims(variable)]))
+    @property
+    def columns(self) -> RowColumns:
+        """What a row holds: each variable's window cells, references and summaries,
+        then the coordinate features."""
+        return RowColumns(
+            self.window,
+            self.variables,
+            {v: self.window_dims(v) for v in self.variables},
+            self.center,
+            self.stats,
+            self.coord_features,
+        )
 
     def column_plan(self) -> tuple[list[VariableColumns], slice]:
         """Where each variable's features sit in a row, and the coordinate features."""
-        plans, first = [], 0
-        for v in self.variables:
-            plan = VariableColumns.of(self, v, first)
-            plans.append(plan)
-            first = plan.stop
-        n_coords = sum(2 if enc == "cyclic" else 1 for _, enc in self.coord_features)
-        return plans, slice(first, first + n_coords)
+        return self.columns.plan()
 
     @property
     def n_features(self) -> int:
-        return self.column_plan()[1].stop
+        return self.columns.n_features
 
     def labelled(self, ds: xr.Dataset) -> bool:
         """Whether ``ds`` holds the labels: then only windows whose label lies inside
@@ -110,72 +119,8 @@ class Layout:
         return sample_grid(self.window, {d: int(dim_sizes[d]) for d in self.dims}, labelled)
 
     def feature_names(self) -> list[str]:
-        """The features' names, in order.
-
-        A window cell is ``var(dim±offset;...)``, offsets from the sample's anchor,
-        suffixed ``-anchor`` or ``-mean`` when centred; a centring reference is
-        ``var@anchor`` or ``var@mean``, a summary ``var@std`` (etc.), a coordinate
-        feature ``anchor.lat``, ``anchor.time.hour`` or ``anchor.time.hour.sin``/``.cos``.
-        Valid names for xgboost (no ``[``, ``]``, ``<``), LightGBM (no JSON special
-        characters ``"``, ``,``, ``:``, ``[``, ``]``, ``{``, ``}``) and Parquet.
-        """
-        names = []
-        for v in self.variables:
-            wdims = self.window_dims(v)
-            suffix = f"-{self.center[v]}" if self.center.get(v) else ""
-            for cell in np.ndindex(*(self.window.size(d) for d in wdims)):
-                parts = ";".join(
-                    f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
-                )
-                names.append((f"{v}({parts})" if parts else str(v)) + suffix)
-            if self.center.get(v):
-                names.append(f"{v}@{self.center[v]}")
-            names += [f"{v}@{stat}" for stat in VariableColumns.stats_of(self, v)]
-        for source, encoding in self.coord_features:
-            if encoding == "cyclic":
-                names += [f"anchor.{source}.sin", f"anchor.{source}.cos"]
-            else:
-                names.append(f"anchor.{source}")
-        return names
-
-
-@dataclass(frozen=True)
-class VariableColumns:
-    """One feature variable's columns: its window ``cells``, the column of its centring
-    ``reference`` (or None), and one column per summary in ``stats``. ``anchor_cell``
-    is the cell nearest the anchor (the centre; along a lead dim the last cell)."""
-
-    variable: Hashable
-    cells: slice
-    anchor_cell: int
-    center: str | None
-    reference: int | None
-    stats: dict[str, int]
-    stop: int
-
-    @staticmethod
-    def stats_of(layout: Layout, variable: Hashable) -> tuple[str, ...]:
-        """The summaries appended for ``variable`` (the mean only once: as the centring
-        reference when ``center="mean"``)."""
-        center = layout.center.get(variable)
-        return tuple(s for s in layout.stats if not (s == "mean" and center == "mean"))
-
-    @classmethod
-    def of(cls, layout: Layout, variable: Hashable, first: int) -> VariableColumns:
-        wdims = layout.window_dims(variable)
-        shape = [layout.window.size(d) for d in wdims]
-        nearest = [layout.window.nearest_cell(d) for d in wdims]
-        anchor_cell = int(np.ravel_multi_index(nearest, shape)) if shape else 0
-        cells = slice(first, first + layout.n_cells(variable))
-        center = layout.center.get(variable)
-        column = cells.stop
-        reference = None
-        if center:
-            reference, column = column, column + 1
-        stats = {}
-        for stat in cls.stats_of(layout, variable):
-            stats[stat], column = column, column + 1
-        return cls(variable, cells, anchor_cell, center, reference, stats, column)
+        """The features' names, in order (see :meth:`RowColumns.names`)."""
+        return self.columns.names()
 
 
 def learn_layout(

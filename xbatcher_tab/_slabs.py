@@ -14,10 +14,11 @@ import math
 import numpy as np
 import xarray as xr
 
+from ._coords import sample_frame
 from ._data import as_dataset, chunk_sizes, is_lazy
 from ._layout import Layout, check_layout, select_needed
 from ._plan import Slab, slab_plan
-from ._table import DataContext, Table, Tabular, anchor_frame
+from ._table import DataContext, Table, Tabular
 
 __all__ = ["SlabSource", "load_table", "needed_data", "slab_rows", "slab_table"]
 
@@ -153,6 +154,4 @@ class SlabSource:
                     y = np.empty(ids.size, dtype=labels.dtype)
                 y[mine] = labels
         # anchors depend on the ids alone: the coordinate frame in one piece
-        cells = self.grid.anchors(self.grid.positions(ids))
-        frame = anchor_frame(self.coords, dict(zip(self.grid.dims, cells, strict=True)), ids)
-        return Tabular(X, y, frame)
+        return Tabular(X, y, sample_frame(self.coords, self.grid, ids))

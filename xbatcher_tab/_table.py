@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._data import coordinate_features, coordinate_labels, coordinate_values
+from ._columns import VariableColumns
+from ._coords import anchor_cells, anchor_frame, coordinate_features, coordinate_values
 from ._kernels import (
     centre_columns,
     contiguous_run,
@@ -32,10 +33,10 @@ from ._kernels import (
     window_summaries,
     window_view,
 )
-from ._layout import Layout, VariableColumns, check_layout
+from ._layout import Layout, check_layout
 from ._plan import SampleGrid
 
-__all__ = ["Table", "Tabular", "anchor_frame"]
+__all__ = ["DataContext", "Table", "Tabular"]
 
 
 class Tabular(NamedTuple):
@@ -132,7 +133,7 @@ class FeatureArray:
         """The variable laid out for gathering; with scaling, its values standardized
         here, once per grid cell, rather than once per window. ``extents``: along
         these dims, the cells to hold and the margins to add (see :class:`Extent`)."""
-        wdims = layout.window_dims(plan.variable)
+        wdims = plan.window_dims
         dims = [d for d in layout.dims if d in var.dims and d not in wdims] + list(wdims)
         values = var.transpose(*dims).values
         extents = {d: e for d, e in (extents or {}).items() if d in dims}
@@ -794,10 +795,7 @@ class Table:
         """Cell of each sample's anchor along every dim, in the whole data (past its
         end for forecasts)."""
         pos = self._positions(ids) if pos is None else pos
-        cells = self.grid.anchors([pos[d] for d in self.grid.dims])
-        cells = dict(zip(self.grid.dims, cells, strict=True))
-        cells[self.grid.dims[0]] = cells[self.grid.dims[0]] + self.offset
-        return cells
+        return anchor_cells(self.grid, [pos[d] for d in self.grid.dims], self.offset)
 
     def y(self, ids, pos: dict | None = None) -> np.ndarray:
         """Label of each sample: the target variable at the sample's anchor."""
@@ -824,11 +822,3 @@ class Table:
         pos = self._positions(ids)
         y = self.y(ids, pos=pos) if self._target is not None else None
         return Tabular(self.X(ids, pos=pos), y, self.coords(ids, pos=pos))
-
-
-def anchor_frame(values: Mapping, cells: Mapping, ids) -> pd.DataFrame:
-    """The coordinate frame: per dim, the label of each sample's anchor ``cells`` on
-    the coordinate ``values`` (extrapolated past its end; the cell itself for a dim
-    without a coordinate), indexed by sample id."""
-    columns = {d: coordinate_labels(values[d], idx, d) for d, idx in cells.items()}
-    return pd.DataFrame(columns, index=pd.Index(np.asarray(ids, dtype=np.int64), name="sample"))

@@ -36,16 +36,7 @@ def flip_permutation(layout, dim: Hashable) -> np.ndarray:
             f"flip dims must be windowed dims; {dim!r} is not in input_dims "
             f"{list(layout.window.dims)}"
         )
-    plans, coord_columns = layout.column_plan()
-    order = np.arange(coord_columns.stop)
-    for plan in plans:
-        wdims = layout.window_dims(plan.variable)
-        if dim not in wdims:
-            continue
-        shape = [layout.window.size(d) for d in wdims]
-        cells = np.arange(plan.cells.start, plan.cells.stop).reshape(shape)
-        order[plan.cells] = np.flip(cells, axis=wdims.index(dim)).ravel()
-    return order
+    return layout.columns.flip(dim)
 
 
 class Flip:

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._coords import sample_frame
 from ._layout import Layout
 from ._slabs import SlabSource, slab_rows
-from ._table import anchor_frame
 
 __all__ = ["to_dask"]
 
@@ -53,9 +53,7 @@ def _coords(source: SlabSource, frames: list):
     grid, ds = source.grid, source.ds
     if not source.layout.selects:
         # anchors depend on sizes and coordinates only: build them now, cheaply
-        ids = np.arange(grid.n_samples, dtype=np.int64)
-        cells = dict(zip(grid.dims, grid.anchors(grid.positions(ids)), strict=True))
-        return anchor_frame(source.coords, cells, ids)
+        return sample_frame(source.coords, grid, np.arange(grid.n_samples, dtype=np.int64))
     try:
         import dask.dataframe as dd
     except ImportError as err:

@@ -19,6 +19,7 @@ import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_int
+from ._coords import label_positions
 from ._data import as_dataset
 from ._layout import learn_layout
 from ._window import WindowSpec
@@ -193,13 +194,8 @@ class WindowBlockSplit:
                     f"coord=ds[{self.dim!r}] to map them to positions"
                 )
             return labels.astype(np.int64)
-        values = np.asarray(
-            self.coord.values if isinstance(self.coord, xr.DataArray) else self.coord
-        )
-        found = pd.Index(values).get_indexer(labels)
-        if (found < 0).any():
-            raise ValueError(f"some labels along {self.dim!r} are not in coord")
-        return found.astype(np.int64)
+        values = self.coord.values if isinstance(self.coord, xr.DataArray) else self.coord
+        return label_positions(values, labels, self.dim, "coord")
 
     def split(self, X=None, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train, test)`` indices for each fold: rows of a table (positions

@@ -24,8 +24,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_choice, check_int
-from ._data import as_dataset, chunk_sizes, coordinate_labels
-from ._layout import Layout
+from ._coords import MapLayout
+from ._data import as_dataset, chunk_sizes
 from ._prefetch import prefetched
 from ._slabs import SlabSource, slab_table
 from ._table import Table
@@ -92,35 +92,6 @@ def _first_difference(trained: list, names: list) -> str:
         return f"{len(trained)} features at training, {len(names)} now"
     i = next(i for i, (a, b) in enumerate(zip(trained, names, strict=True)) if a != b)
     return f"feature {i} was {trained[i]!r} at training and is {names[i]!r} now"
-
-
-@dataclass(frozen=True)
-class MapLayout:
-    """Where predictions land: the output's dims, lengths and coordinate values.
-
-    Dims are the target variable's, then the layout's other dims; along each dim the
-    grid is the data's, extended past its end to the last anchor (forecasts along lead
-    dims), its coordinate extrapolated by its regular step.
-    """
-
-    dims: tuple[Hashable, ...]
-    shape: tuple[int, ...]
-    coords: dict
-
-    @classmethod
-    def of(cls, layout: Layout, source: SlabSource) -> MapLayout:
-        grid, sizes = source.grid, source.ds.sizes
-        first = list(layout.target_dims or ())
-        dims = tuple(first + [d for d in layout.dims if d not in first])
-        shape, coords = [], {}
-        for d in dims:
-            count = grid.counts[grid.dims.index(d)]
-            last = layout.window.anchor_cell(d, count - 1)
-            length = max(int(sizes[d]), last + 1 if count else 0)
-            shape.append(length)
-            if source.coords[d] is not None:
-                coords[d] = coordinate_labels(source.coords[d], np.arange(length), d)
-        return cls(dims, tuple(shape), coords)
 
 
 def _fill(
@@ -224,7 +195,9 @@ def predict(
     method = check_choice("method", method, ("predict", "predict_proba"))
     predictor = Predictor(model, method, [str(n) for n in tab.get_feature_names_out()])
     source = SlabSource(layout, data, labelled=False)
-    out = MapLayout.of(layout, source)
+    first = list(layout.target_dims or ())  # the target's dims first, then the others
+    map_dims = first + [d for d in layout.dims if d not in first]
+    out = MapLayout.of_anchors(map_dims, source.grid, source.ds.sizes, source.coords)
     # the output's dtype and classes, from one row of zeros (no data is read)
     probe = predictor(np.zeros((1, layout.n_features), dtype=layout.dtype))
     dtype = np.result_type(probe.dtype, np.float32)

@@ -16,7 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._batch_options import BatchOptions, batch_options_doc
 from ._checks import check_bool, check_n_jobs
-from ._data import as_dataset, coordinate_labels, regular_step
+from ._coords import MapLayout
+from ._data import as_dataset
 from ._layout import Layout, learn_layout
 from ._moments import merge, moments, scaling
 from ._selection import check_dropna
@@ -459,48 +460,14 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         missing = [d for d in self.dims_ if d not in coords.columns]
         if missing:
             raise ValueError(f"coords lacks the columns {missing}; pass sample_coords(...)")
-        grid, index = {}, []
-        for d in self.dims_:
-            labels = coords[d].to_numpy()
-            if like is not None:
-                if d not in like.dims:
-                    raise ValueError(f"like has no dimension {d!r}; its dims are {list(like.dims)}")
-                grid[d] = (
-                    np.asarray(like[d].values) if d in like.coords else np.arange(like.sizes[d])
-                )
-                # forecasts anchor up to `lead` cells past the data's end
-                grid[d] = _extend_to(grid[d], labels, d, self.layout_.window.lead(d))
-            else:
-                grid[d] = np.sort(pd.unique(labels))
-            index.append(_grid_positions(grid[d], labels, d))
+        leads = {d: self.layout_.window.lead(d) for d in self.dims_}
+        grid = MapLayout.of_frame(self.dims_, coords, like, leads)
         dtype = np.result_type(values.dtype, np.float32)
-        out = np.full(tuple(len(grid[d]) for d in self.dims_), np.nan, dtype=dtype)
-        out[tuple(index)] = values
-        has_coord = {d: grid[d] for d in self.dims_ if like is None or d in like.coords}
+        out = np.full(grid.shape, np.nan, dtype=dtype)
+        out[grid.positions(coords)] = values
         return xr.DataArray(
-            out, dims=self.dims_, coords=has_coord, name=name, attrs=self.layout_.target_attrs
+            out, dims=self.dims_, coords=grid.coords, name=name, attrs=self.layout_.target_attrs
         )
-
-
-def _extend_to(values: np.ndarray, labels: np.ndarray, dim: Hashable, most: int) -> np.ndarray:
-    """``values`` (a grid axis, increasing) extended by its regular step, by at most
-    ``most`` cells, to hold the labels past its end (the anchors of forecasts)."""
-    if not most or not len(values) or not len(labels) or not labels.max() > values[-1]:
-        return values
-    if np.asarray(values).dtype.kind not in "iufmM":
-        return values
-    step = regular_step(values, dim)
-    extra = min(most, int(np.ceil((labels.max() - values[-1]) / step)))
-    return coordinate_labels(values, np.arange(len(values) + extra), dim)
-
-
-def _grid_positions(values: np.ndarray, labels, dim: Hashable) -> np.ndarray:
-    """Position of each label on a grid axis, with a clear error for labels not on it."""
-    found = pd.Index(values).get_indexer(np.asarray(labels))
-    if (found < 0).any():
-        bad = np.asarray(labels)[found < 0][:3]
-        raise ValueError(f"coordinate labels {list(bad)} along {dim!r} are not on the grid")
-    return found
 
 
 WindowTabularizer.iter_batches.__doc__ = WindowTabularizer.iter_batches.__doc__.format(

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._coords import label_positions
+
 __all__ = ["CosLat", "check_weight", "latitude_dim", "sample_weight"]
 
 LATITUDE_UNITS = {"degrees_north", "degree_north", "degree_N", "degrees_N", "degreeN", "degreesN"}
@@ -102,13 +104,8 @@ def sample_weight(weight: object, coords: pd.DataFrame) -> np.ndarray:
     for d in weight.dims:
         labels = coords[d].to_numpy()
         if d in weight.coords and weight[d].dims == (d,):
-            cells = pd.Index(weight[d].values).get_indexer(labels)
-            if (cells < 0).any():
-                missing = labels[cells < 0][:3].tolist()
-                raise ValueError(
-                    f"weight has no value for {d}={missing}: give it every anchor's label "
-                    f"along {d!r}"
-                )
+            hint = f": give it every anchor's label along {d!r}"
+            cells = label_positions(weight[d].values, labels, d, "weight's coordinate", hint)
         else:
             cells = labels.astype(np.int64)
             if cells.size and (cells.min() < 0 or cells.max() >= weight.sizes[d]):
