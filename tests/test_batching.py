@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import xbatcher_tab as xt
+from xbatcher_tab._copy import CopyBudget
+from xbatcher_tab._options import set_options
 
 from .strategies import tab_case
 from .support import concat_batches as concat
@@ -62,16 +64,12 @@ def test_shuffled_rows_from_expanded_windows(case, batch_size, chunked):
     """Scattered rows read from the expanded copy (built at once here) and, over
     several slabs, put straight in their rows of the batch a chunk at a time: the
     same rows."""
-    from xbatcher_tab._table import FeatureArray, Table
-
     ds, tab = fitted(case)
     if chunked:
         ds = ds.chunk({d: max(1, n // 3) for d, n in ds.sizes.items()})
     X, y, coords = tab.tabularize(ds)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(FeatureArray, "PAYBACK", 0.0)
-        mp.setattr(FeatureArray, "SHORT_RUN_BYTES", 1 << 30)
-        mp.setattr(Table, "CHUNK_BYTES", 1)  # one row per chunk
+    budget = CopyBudget(payback=0.0, short_run_bytes=1 << 30, chunk_bytes=1)  # a row a chunk
+    with set_options(copy_budget=budget):
         batches = list(tab.iter_batches(ds, batch_size=batch_size, shuffle=True, random_state=1))
     if not len(coords):
         return

@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import xbatcher_tab as xt
+from xbatcher_tab._copy import CopyBudget
+from xbatcher_tab._options import set_options
 from xbatcher_tab.testing import reference_table
 
 from .strategies import tab_case
@@ -329,11 +331,11 @@ def test_flip_needs_windowed_dims_and_a_probability():
     st.booleans(),
     st.integers(0, 2**31),
 )
-def test_centre_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed):
-    """The BLAS update of centre_columns (and its numpy fallback for other dtypes and
+def test_center_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed):
+    """The BLAS update of center_columns (and its numpy fallback for other dtypes and
     non-contiguous rows) gives numpy's values, with NaN and infinite references and
     other columns left alone."""
-    from xbatcher_tab._kernels import centre_columns
+    from xbatcher_tab._kernels import center_columns
 
     rng = np.random.default_rng(seed)
     starts = np.cumsum([0] + [w + 1 for w in widths])  # a column between variables
@@ -352,14 +354,13 @@ def test_centre_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed
     expected = rows.copy()
     for cells, ref in refs:
         expected[:, cells] -= ref[:, None]
-    centre_columns(rows, refs, chunk_bytes=512)
+    center_columns(rows, refs, chunk_bytes=512)
     np.testing.assert_array_equal(rows, expected)
 
 
-def test_cache_groups_split_along_the_second_inner_dim(monkeypatch):
+def test_cache_groups_split_along_the_second_inner_dim():
     """Blocks copied in groups of rows smaller than one position of the first inner dim
     give the same rows as whole groups, with every finishing step."""
-    from xbatcher_tab._table import Table
 
     ds = xt.datasets.tasmax(time=8).isel(lat=slice(0, 9), lon=slice(0, 14))
     tab = xt.WindowTabularizer(
@@ -370,8 +371,9 @@ def test_cache_groups_split_along_the_second_inner_dim(monkeypatch):
         coord_features={"lat": "raw", "time.dayofyear": "cyclic"},
     ).fit(ds)
     whole = tab.transform(ds)
-    monkeypatch.setattr(Table, "GROUP_BYTES", 3 * whole.shape[1] * whole.itemsize)
-    split = tab.transform(ds)
+    budget = CopyBudget(group_bytes=3 * whole.shape[1] * whole.itemsize)
+    with set_options(copy_budget=budget):
+        split = tab.transform(ds)
     np.testing.assert_array_equal(split, whole)
     X_ref, _, _ = reference_table(
         ds,
@@ -396,13 +398,12 @@ def test_center_mean_of_a_variable_without_sample_dims():
 
 @pytest.mark.parametrize("size", [3, 7])
 @pytest.mark.parametrize("direct", [True, False])
-def test_masked_blocks_gathered_directly_or_through_scratch(monkeypatch, size, direct):
+def test_masked_blocks_gathered_directly_or_through_scratch(size, direct):
     """Rows kept by a mask are the full table's rows, whether the kept windows are
     gathered straight into the output or moved out of a scratch copy of each group."""
-    from xbatcher_tab._table import Table
-
-    monkeypatch.setattr(Table, "DIRECT_RUN_BYTES", 0 if direct else 1 << 30)
-    monkeypatch.setattr(Table, "GROUP_BYTES", 1 << 14)  # several groups per block
+    budget = CopyBudget(  # several groups per block
+        direct_run_bytes=0 if direct else 1 << 30, group_bytes=1 << 14
+    )
     ds = xt.datasets.tasmax(time=10, lat=16, lon=18, nan_fraction=0.05)
     rng = np.random.default_rng(1)
     land = ds.tasmax.isel(time=0, drop=True).copy(data=rng.random((16, 18)) < 0.6)
@@ -413,8 +414,9 @@ def test_masked_blocks_gathered_directly_or_through_scratch(monkeypatch, size, d
         center="anchor",
         stats=("max",),
     )
-    X, _, coords = xt.WindowTabularizer(**window).tabularize(ds)
-    Xm, _, cm = xt.WindowTabularizer(**window, where=land).tabularize(ds)
+    with set_options(copy_budget=budget):
+        X, _, coords = xt.WindowTabularizer(**window).tabularize(ds)
+        Xm, _, cm = xt.WindowTabularizer(**window, where=land).tabularize(ds)
     assert 0 < len(Xm) < len(X)
     np.testing.assert_array_equal(Xm, X[coords.index.get_indexer(cm.index)])
     kept = land.sel(lat=cm["lat"].to_xarray(), lon=cm["lon"].to_xarray()).values

@@ -3,6 +3,7 @@ the same batches, surface background errors and leave no thread behind."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import warnings
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from sklearn.linear_model import SGDRegressor
 
 import xbatcher_tab as xt
+from xbatcher_tab._copy import CopyBudget
+from xbatcher_tab._options import set_options
 from xbatcher_tab._prefetch import prefetched
-from xbatcher_tab._table import Table
 
 from .strategies import tab_case
 from .support import concat_batches, make_tab
@@ -25,10 +27,7 @@ def prefetch_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "xbatcher-tab-prefetch"]
 
 
-@pytest.fixture
-def split_everything(monkeypatch):
-    """Split every gather among the threads, however small."""
-    monkeypatch.setattr(Table, "THREAD_MIN_BYTES", 1)
+SPLIT_EVERYTHING = CopyBudget(thread_min_bytes=1)  # split every gather, however small
 
 
 @given(tab_case(), st.integers(2, 4), st.data())
@@ -44,16 +43,12 @@ def test_threaded_rows_equal_one_thread(case, n_jobs, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         X1, y1, c1 = one.fit(ds).tabularize(ds)
-        original = Table.THREAD_MIN_BYTES
-        Table.THREAD_MIN_BYTES = 1  # split even these small gathers
-        try:
+        with set_options(copy_budget=SPLIT_EVERYTHING):  # split even these small gathers
             Xn, yn, cn = many.fit(ds).tabularize(ds)
             size = data.draw(st.integers(1, max(1, len(X1))))
             shuffle = data.draw(st.booleans())
             batches = list(many.iter_batches(ds, batch_size=size, shuffle=shuffle, random_state=2))
             reference = list(one.iter_batches(ds, batch_size=size, shuffle=shuffle, random_state=2))
-        finally:
-            Table.THREAD_MIN_BYTES = original
     np.testing.assert_array_equal(Xn, X1)
     np.testing.assert_array_equal(yn, y1)
     assert cn.equals(c1)
@@ -65,7 +60,7 @@ def test_threaded_rows_equal_one_thread(case, n_jobs, data):
 
 @given(tab_case(), st.integers(1, 3), st.data())
 def test_rows_put_in_place_equal_gathered_rows(case, n_jobs, data):
-    """``Table.X(ids, out=big, rows=r)`` puts the row of ``ids[i]`` in ``big[r[i]]``
+    """``Table.X(ids, out=big, at=r)`` puts the row of ``ids[i]`` in ``big[r[i]]``
     and leaves the other rows alone, whatever path copies them (whole blocks, dense
     subsets, one by one, finished or not) and however many threads split them."""
     from xbatcher_tab._slabs import load_table
@@ -80,7 +75,9 @@ def test_rows_put_in_place_equal_gathered_rows(case, n_jobs, data):
         warnings.simplefilter("ignore", UserWarning)
         tab = make_tab(kw, n_jobs=n_jobs, **options).fit(ds)
         X = tab.tabularize(ds).X
-        table = load_table(tab.get_layout(), ds)
+        chunk = data.draw(st.sampled_from([1, 64, 1 << 22]))
+        budget = CopyBudget(thread_min_bytes=1, chunk_bytes=chunk)
+        table = load_table(dataclasses.replace(tab.get_layout(), budget=budget), ds)
     ids = table.valid_ids()
     if not ids.size:
         return
@@ -94,10 +91,7 @@ def test_rows_put_in_place_equal_gathered_rows(case, n_jobs, data):
     extra = data.draw(st.integers(0, 5))
     rows = rng.permutation(picked.size + extra)[: picked.size]
     big = np.full((picked.size + extra, X.shape[1]), -7.0, dtype=X.dtype)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Table, "THREAD_MIN_BYTES", 1)
-        mp.setattr(Table, "CHUNK_BYTES", data.draw(st.sampled_from([1, 64, 1 << 22])))
-        table.X(ids[picked], out=big, rows=rows)
+    table.X(ids[picked], out=big, at=rows)
     np.testing.assert_array_equal(big[rows], X[picked])
     untouched = np.setdiff1d(np.arange(big.shape[0]), rows)
     assert (big[untouched] == -7.0).all()
@@ -110,14 +104,14 @@ def test_rows_need_out_and_one_row_per_id():
     tab = xt.WindowTabularizer(input_dims={"time": 2}).fit(ds)
     table = load_table(tab.get_layout(), ds)
     ids = table.valid_ids()[:3]
-    with pytest.raises(ValueError, match="rows needs out"):
-        table.X(ids, rows=np.arange(3))
+    with pytest.raises(ValueError, match="at needs out"):
+        table.X(ids, at=np.arange(3))
     big = np.empty((5, table.n_features), dtype=np.float32)
     with pytest.raises(ValueError, match="one row of out per id"):
-        table.X(ids, out=big, rows=np.arange(2))
+        table.X(ids, out=big, at=np.arange(2))
 
 
-def test_threaded_gather_splits_at_block_edges(split_everything):
+def test_threaded_gather_splits_at_block_edges():
     ds = xt.datasets.tasmax(time=12, lat=10, lon=12)
     tab = xt.WindowTabularizer(
         input_dims={"lat": 3, "lon": 3, "time": 3},
@@ -127,9 +121,10 @@ def test_threaded_gather_splits_at_block_edges(split_everything):
     ).fit(ds)
     from xbatcher_tab._slabs import load_table
 
-    table = load_table(tab.get_layout(), ds)
+    with set_options(copy_budget=SPLIT_EVERYTHING):
+        table = load_table(tab.get_layout(), ds)
     ids = table.valid_ids()
-    parts = table._thread_parts(ids)
+    parts = table.copier.thread_parts(ids)
     assert len(parts) == 3
     assert all(p.start % table.grid.inner == 0 for p in parts)
     assert parts[0].start == 0 and parts[-1].stop == ids.size

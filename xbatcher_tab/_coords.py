@@ -38,6 +38,7 @@ __all__ = [
     "label_positions",
     "regular_step",
     "sample_frame",
+    "sample_positions",
 ]
 
 CALENDAR = ("year", "month", "day", "dayofyear", "dayofweek", "hour", "minute")
@@ -141,6 +142,22 @@ def label_positions(values, labels, dim: Hashable, owner: str, hint: str = "") -
 
 
 # -- sample ids -> anchors -> the coordinate frame ------------------------------------------
+
+
+def sample_positions(grid: SampleGrid, ids, first_id: int = 0) -> dict[Hashable, np.ndarray]:
+    """Position along each dim of ``grid`` of each sample id (``first_id``: the id of
+    the grid's first sample, for the grid of a slab).
+
+    Examples
+    --------
+    >>> from xbatcher_tab._plan import sample_grid
+    >>> from xbatcher_tab._window import WindowSpec
+    >>> grid = sample_grid(WindowSpec(("x",), (2,), (1,)), {"t": 2, "x": 4})
+    >>> {d: p.tolist() for d, p in sample_positions(grid, [1, 5]).items()}
+    {'t': [0, 1], 'x': [1, 2]}
+    """
+    local = np.asarray(ids, dtype=np.int64) - first_id
+    return dict(zip(grid.dims, grid.positions(local), strict=True))
 
 
 def anchor_cells(grid: SampleGrid, positions, offset: int = 0) -> dict[Hashable, np.ndarray]:

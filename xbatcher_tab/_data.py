@@ -24,6 +24,7 @@ def as_dataset(data: object, argname: str = "X") -> xr.Dataset:
 
     Examples
     --------
+    >>> import numpy as np
     >>> list(as_dataset(xr.DataArray(np.zeros(3), dims="t")).data_vars)
     ['values']
     """

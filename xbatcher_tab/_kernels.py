@@ -22,7 +22,7 @@ from ._plan import window_starts
 from ._window import window_count
 
 __all__ = [
-    "centre_columns",
+    "center_columns",
     "copy_friendly_view",
     "expanded_view",
     "window_summaries",
@@ -45,7 +45,7 @@ def _blas_pools():
 @contextlib.contextmanager
 def single_threaded_blas():
     """BLAS limited to the calling thread while the block runs: the updates of
-    :func:`centre_columns` are small, and BLAS threads spinning beside the gather
+    :func:`center_columns` are small, and BLAS threads spinning beside the gather
     (the machine's other cores, or its hyperthread twin) halved their speed."""
     with _blas_pools().limit(limits=1):
         yield
@@ -305,7 +305,7 @@ def expanded_view(
     return view.transpose(order)
 
 
-def centre_columns(
+def center_columns(
     rows: np.ndarray,
     refs: Sequence[tuple[slice, np.ndarray]],
     chunk_bytes: int = 1 << 18,
@@ -322,7 +322,7 @@ def centre_columns(
     Examples
     --------
     >>> r = np.arange(6, dtype=np.float32).reshape(2, 3)
-    >>> centre_columns(r, [(slice(0, 2), r[:, 2].copy())])
+    >>> center_columns(r, [(slice(0, 2), r[:, 2].copy())])
     >>> r.tolist()
     [[-2.0, -1.0, 2.0], [-2.0, -1.0, 5.0]]
     """

@@ -21,8 +21,9 @@ from ._columns import (
     check_coord_features,
     check_stats,
 )
+from ._copy import CopyBudget
 from ._plan import SampleGrid, sample_grid
-from ._selection import check_dropna
+from ._selection import check_dropna, check_where
 from ._window import Target, WindowSpec, check_lead, make_window_spec
 from .weights import check_weight
 
@@ -53,6 +54,8 @@ class Layout:
     weight : each sample's weight, by its anchor: None, a
         :class:`~xbatcher_tab.weights.CosLat` or a DataArray over some sample dims.
     n_jobs : threads that gather rows (not part of the table: the rows are the same).
+    budget : how the copy engine stages its copies (nor is this: see
+        :class:`~xbatcher_tab._copy.CopyBudget`).
     """
 
     dims: tuple[Hashable, ...]
@@ -71,6 +74,7 @@ class Layout:
     where: object = field(default=None, compare=False)
     weight: object = field(default=None, compare=False)
     n_jobs: int = field(default=1, compare=False)
+    budget: CopyBudget = field(default=CopyBudget(), compare=False)
 
     @property
     def needed(self) -> list:
@@ -147,11 +151,7 @@ def learn_layout(
     """
     sizes = dict(ds.sizes)
     dropna = check_dropna(dropna)
-    if where is not None and not (isinstance(where, xr.DataArray) or callable(where)):
-        raise TypeError(
-            "where must be a boolean DataArray over some of the data's dims, or a function "
-            f"of the data giving one, got {type(where).__name__}"
-        )
+    where = check_where(where)
     # by default every data variable, sorted by name: a store may list them in any order
     names = sorted(ds.data_vars, key=str) if variables is None else _check_variables(variables, ds)
     if not names:

@@ -147,7 +147,7 @@ class SlabSource:
                 table.X(ids[run], out=X[run])
             else:
                 rows = rows[np.argsort(ids[rows])]  # read in the slab's order
-                table.X(ids[rows], out=X, rows=rows)
+                table.X(ids[rows], out=X, at=rows)
             if self.labelled:
                 labels = table.y(ids[mine])
                 if y is None:

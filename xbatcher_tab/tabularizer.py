@@ -17,9 +17,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._batch_options import BatchOptions, batch_options_doc
 from ._checks import check_bool, check_n_jobs
 from ._coords import MapLayout
+from ._copy import CopyBudget
 from ._data import as_dataset
 from ._layout import Layout, learn_layout
 from ._moments import merge, moments, scaling
+from ._options import get_option
 from ._selection import check_dropna
 from ._slabs import load_table
 from ._table import Table, Tabular
@@ -256,10 +258,14 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
 
     def get_layout(self) -> Layout:
         """The layout every table of this tabularizer follows: what ``fit`` learnt
-        (``layout_``), with the current ``dropna`` (which may be set after fit)."""
+        (``layout_``), with the current ``dropna`` (which may be set after fit), ``n_jobs``
+        and copy budget (an option)."""
         check_is_fitted(self, "layout_")
         return dataclasses.replace(
-            self.layout_, dropna=check_dropna(self.dropna), n_jobs=check_n_jobs(self.n_jobs)
+            self.layout_,
+            dropna=check_dropna(self.dropna),
+            n_jobs=check_n_jobs(self.n_jobs),
+            budget=get_option("copy_budget") or CopyBudget(),
         )
 
     def _table(self, X) -> Table:
