@@ -9,7 +9,10 @@ consumer gets rows with the ids of the whole table.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -20,7 +23,7 @@ from ._layout import Layout, check_layout, select_needed
 from ._plan import Slab, slab_plan
 from ._table import DataContext, Table, Tabular
 
-__all__ = ["SlabSource", "load_table", "needed_data", "slab_rows", "slab_table"]
+__all__ = ["SlabSource", "load_table", "map_slabs", "needed_data", "slab_table"]
 
 
 def needed_data(layout: Layout, data: object, labelled: bool | None = None) -> xr.Dataset:
@@ -39,13 +42,6 @@ def load_table(layout: Layout, data: object, labelled: bool | None = None) -> Ta
     """The whole data as one Table (dask-backed data computed, only what is needed)."""
     ds = needed_data(layout, data, labelled).compute()
     return Table(layout, ds, context=DataContext.of(layout, ds, labelled))
-
-
-def slab_rows(layout: Layout, part: xr.Dataset, slab: Slab, context: DataContext):
-    """Every row a slab keeps (``part``: the slab's cells, numpy-backed), with global
-    ids. A dask task runs this."""
-    table = slab_table(layout, part, slab, context)
-    return table.rows(table.valid_ids())
 
 
 def slab_table(layout: Layout, part: xr.Dataset, slab: Slab, context: DataContext) -> Table:
@@ -155,3 +151,34 @@ class SlabSource:
                 y[mine] = labels
         # anchors depend on the ids alone: the coordinate frame in one piece
         return Tabular(X, y, sample_frame(self.coords, self.grid, ids))
+
+
+def map_slabs(
+    source: SlabSource,
+    func: Callable,
+    *args: Any,
+    each: Sequence[tuple] | None = None,
+    nout: int | None = None,
+) -> list:
+    """One dask task per slab of ``source``: ``func(table, *args, *each[k])`` on the
+    :class:`Table` of slab ``k``, read inside the task (lazy data stays lazy until
+    computed); ``each``: arguments of each slab's own.
+
+    Tasks are pure (the same slab and arguments give the same key) and built from
+    module-level functions of plain values, so they pickle to remote workers; each
+    gathers on one thread, as dask runs the tasks in parallel. ``func`` must be a
+    module-level function; ``nout`` as in ``dask.delayed``.
+    """
+    import dask
+
+    layout = dataclasses.replace(source.layout, n_jobs=1)  # dask runs the tasks in parallel
+    task = dask.delayed(_on_slab, pure=True, nout=nout)
+    return [
+        task(func, layout, source.part(k), slab, source.context, *args, *(each[k] if each else ()))
+        for k, slab in enumerate(source.slabs)
+    ]
+
+
+def _on_slab(func: Callable, layout: Layout, part, slab: Slab, context: DataContext, *args):
+    """``func`` on the Table of one slab (``part``: its cells): a dask task."""
+    return func(slab_table(layout, part, slab, context), *args)

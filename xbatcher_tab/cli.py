@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._progress import progress_bar
 from ._version import __version__
 from ._window import Target
 
@@ -246,15 +247,8 @@ def cmd_export(args) -> None:
         raise CLIError(str(err)) from err
     ds = _open(args.input, args.engine, args.chunks)
     tab = _tabularizer(args, ds)
-    bar = None
-    if not args.quiet:
-        try:
-            from tqdm.auto import tqdm
-
-            total = None if tab.get_layout().selects else tab.count_samples(ds)
-            bar = tqdm(total=total, unit="samples", unit_scale=True, desc="export")
-        except ImportError:
-            bar = None
+    total = None if tab.get_layout().selects else tab.count_samples(ds)
+    bar = progress_bar(not args.quiet, total, "export", leave=True)
     try:
         n = export_parquet(
             tab,

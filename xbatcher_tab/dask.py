@@ -9,9 +9,6 @@ Tasks are module-level functions of plain values, so they pickle to remote worke
 
 from __future__ import annotations
 
-import dataclasses
-
-import dask
 import dask.array as dsa
 import numpy as np
 import pandas as pd
@@ -19,7 +16,7 @@ import xarray as xr
 
 from ._coords import sample_frame
 from ._layout import Layout
-from ._slabs import SlabSource, slab_rows
+from ._slabs import SlabSource, map_slabs
 
 __all__ = ["to_dask"]
 
@@ -29,16 +26,13 @@ BLOCK_BYTES = 128 * 2**20  # blocks of numpy-backed data: about 128 MiB of X
 def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     """``X, y, coords`` of the table as dask objects; see
     :meth:`WindowTabularizer.to_dask`."""
-    layout = dataclasses.replace(layout, n_jobs=1)  # dask runs the blocks in parallel
     source = SlabSource(layout, data, block_bytes=BLOCK_BYTES)
     n_features = layout.n_features
     y_dtype = source.ds[layout.target].dtype if source.labelled else None
+    tasks = map_slabs(source, _kept_rows, nout=3)
     x_blocks, y_blocks, frames = [], [], []
-    for k, slab in enumerate(source.slabs):
+    for task, slab in zip(tasks, source.slabs, strict=True):
         rows = np.nan if layout.selects else slab.n_samples
-        task = dask.delayed(slab_rows, pure=True, nout=3)(
-            layout, source.part(k), slab, source.context
-        )
         x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
         if y_dtype is not None:
             y_blocks.append(dsa.from_delayed(task[1], (rows,), dtype=y_dtype))
@@ -46,6 +40,11 @@ def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
     X = dsa.concatenate(x_blocks) if x_blocks else dsa.empty((0, n_features), layout.dtype)
     y = dsa.concatenate(y_blocks) if y_blocks else None
     return X, y, _coords(source, frames)
+
+
+def _kept_rows(table):
+    """Every row a slab's table keeps, with global ids (a dask task runs this)."""
+    return table.rows(table.valid_ids())
 
 
 def _coords(source: SlabSource, frames: list):

@@ -9,7 +9,6 @@ whose blocks follow the source's chunks.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -27,9 +26,10 @@ from ._checks import check_choice, check_int
 from ._coords import MapLayout
 from ._data import as_dataset, chunk_sizes
 from ._prefetch import prefetched
-from ._slabs import SlabSource, slab_table
+from ._progress import progress_bar
+from ._slabs import SlabSource, map_slabs
 from ._table import Table
-from .tabularizer import GridInputMixin, WindowTabularizer
+from .tabularizer import GridInputMixin, WindowTabularizer, fitted_with_target
 
 __all__ = ["WindowModel", "predict"]
 
@@ -120,9 +120,8 @@ def _fill(
     return values
 
 
-def _predict_block(layout, part, slab, context, predictor, batch_size, shape, dims, origin, dtype):
-    """One block of the map from one slab (runs in a dask task)."""
-    table = slab_table(layout, part, slab, context)
+def _predict_block(table, predictor, batch_size, dims, dtype, shape, origin):
+    """One block of the map from one slab's table (runs in a dask task)."""
     values = np.full(shape, np.nan, dtype=dtype)
     return _fill(values, table, predictor, batch_size, dims, origin)
 
@@ -214,7 +213,7 @@ def predict(
         values = _lazy_map(layout, source, predictor, batch_size, out, extra, dtype)
     else:
         values = np.full(out.shape + extra, np.nan, dtype=dtype)
-        bar = _progress_bar(progress, sum(s.n_samples for s in source.slabs))
+        bar = progress_bar(progress, sum(s.n_samples for s in source.slabs), "predict")
         try:
             for k in range(len(source.slabs)):
                 table = source.table(k)
@@ -231,7 +230,6 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
     import dask
     import dask.array as dsa
 
-    layout = dataclasses.replace(layout, n_jobs=1)  # dask runs the blocks in parallel
     d0 = layout.dims[0]
     axis = out.dims.index(d0)
     if not source.slabs:
@@ -239,24 +237,18 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
     # block k holds the anchors of slab k: from its first anchor to the next slab's
     edges = [0] + [layout.window.anchor_cell(d0, s.positions.start) for s in source.slabs[1:]]
     edges.append(out.shape[axis])
-    blocks = []
-    shared = dask.delayed(predictor, pure=True)
-    for k, slab in enumerate(source.slabs):
+    shapes = []
+    for k in range(len(source.slabs)):
         shape = list(out.shape) + list(extra)
         shape[axis] = edges[k + 1] - edges[k]
-        task = dask.delayed(_predict_block, pure=True)(
-            layout,
-            source.part(k),
-            slab,
-            source.context,
-            shared,
-            batch_size,
-            tuple(shape),
-            out.dims,
-            edges[k],
-            dtype,
-        )
-        blocks.append(dsa.from_delayed(task, tuple(shape), dtype=dtype))
+        shapes.append(tuple(shape))
+    shared = dask.delayed(predictor, pure=True)
+    each = list(zip(shapes, edges[:-1], strict=True))
+    tasks = map_slabs(source, _predict_block, shared, batch_size, out.dims, dtype, each=each)
+    blocks = [
+        dsa.from_delayed(task, shape, dtype=dtype)
+        for task, shape in zip(tasks, shapes, strict=True)
+    ]
     values = dsa.concatenate(blocks, axis=axis)
     # the blocks start at the slabs' first anchors; cut them as the source is chunked
     # (its first chunk's size per dim), so the map is chunked uniformly (zarr needs it)
@@ -266,16 +258,6 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
         if sizes:
             chunks[i] = sizes[0]
     return values.rechunk(chunks) if chunks else values
-
-
-def _progress_bar(enabled: bool, total: int):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is a nicety
-        return None
-    return tqdm(total=total, desc="predict", unit="samples", unit_scale=True, leave=False)
 
 
 class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
@@ -326,10 +308,8 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         ignored (the labels come from the data).
         """
         pieces = _pieces(X)
-        tab = clone(self.tabularizer)
-        if tab.target is None:
-            raise ValueError("WindowModel needs labels: give the tabularizer a target")
-        tab.fit(max(pieces, key=lambda p: math.prod(p.sizes.values())))  # learn the layout
+        largest = max(pieces, key=lambda p: math.prod(p.sizes.values()))
+        tab = fitted_with_target(clone(self.tabularizer), largest, "WindowModel")  # the layout
         X_all, y_all, w_all = _labelled_rows(tab, pieces)
         self.tabularizer_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one

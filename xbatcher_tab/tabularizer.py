@@ -30,7 +30,7 @@ from .batching import iter_batches
 from .dask import to_dask
 from .weights import sample_weight
 
-__all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer"]
+__all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer", "fitted_with_target"]
 
 
 class GridInputMixin:
@@ -479,6 +479,20 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
 WindowTabularizer.iter_batches.__doc__ = WindowTabularizer.iter_batches.__doc__.format(
     batch_options=batch_options_doc(8)
 )
+
+
+def fitted_with_target(tab: object, data: object, caller: str) -> WindowTabularizer:
+    """``tab``, fitted on ``data`` if it is not fitted yet, after checking that it is a
+    ``WindowTabularizer`` with a target (what every trainer needs)."""
+    if not isinstance(tab, WindowTabularizer):
+        raise TypeError(
+            f"{caller} takes a WindowTabularizer as its tabularizer, got {type(tab).__name__}"
+        )
+    if not hasattr(tab, "layout_"):
+        tab.fit(data)
+    if tab.layout_.target is None:
+        raise ValueError(f"{caller} needs labels: give the tabularizer a target=Target(...)")
+    return tab
 
 
 def _shape(layout: Layout) -> tuple:

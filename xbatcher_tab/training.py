@@ -10,6 +10,8 @@ import xarray as xr
 
 from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
 from ._checks import check_int
+from ._progress import progress_bar
+from .tabularizer import fitted_with_target
 
 __all__ = ["partial_fit"]
 
@@ -28,16 +30,6 @@ def _steps(estimator) -> list:
                 "must support partial_fit (e.g. StandardScaler, SGDRegressor, MiniBatchKMeans)"
             )
     return steps
-
-
-def _progress(enabled: bool, total: int | None, desc: str):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is a nicety: train without it
-        return None
-    return tqdm(total=total, desc=desc, unit="samples", unit_scale=True, leave=False)
 
 
 def partial_fit(
@@ -99,10 +91,7 @@ def partial_fit(
     batch_kwargs = {k: v for k, v in kwargs.items() if k in BatchOptions.names()}
     fit_kwargs = {k: v for k, v in kwargs.items() if k not in batch_kwargs}
     options = BatchOptions.from_kwargs("partial_fit", batch_kwargs, shuffle=True, prefetch=1)
-    if not hasattr(tab, "layout_"):
-        tab.fit(data)
-    if tab.layout_.target is None:
-        raise ValueError("partial_fit needs labels: give the tabularizer a target=Target(...)")
+    tab = fitted_with_target(tab, data, "partial_fit")
     steps = _steps(estimator)
     weighted = tab.layout_.weight is not None
     if weighted and not _takes_weights(steps[-1]):
@@ -115,7 +104,7 @@ def partial_fit(
 
     def passes(n_fitted, seed, desc):
         """One pass: batches transformed by the first ``n_fitted`` (fitted) steps."""
-        bar = _progress(progress, total, desc)
+        bar = progress_bar(progress, total, desc)
         rng = np.random.default_rng(seed) if options.shuffle else None
         try:
             batches = tab.iter_batches(data, **options.replace(random_state=rng).as_kwargs())

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
+from .tabularizer import fitted_with_target
 
 __all__ = ["WindowDataIter"]
 
@@ -71,10 +72,7 @@ class WindowDataIter(xgboost.DataIter):
         if cache_prefix is not None:  # xgboost writes its pages there but makes no folder
             Path(cache_prefix).parent.mkdir(parents=True, exist_ok=True)
         opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144, prefetch=1)
-        if not hasattr(tab, "layout_"):
-            tab.fit(data)
-        if tab.layout_.target is None:
-            raise ValueError("WindowDataIter needs labels: give the tabularizer a target")
+        tab = fitted_with_target(tab, data, "WindowDataIter")
         if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
             opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
         else:  # every pass must repeat the same batches: fix one seed from a generator
