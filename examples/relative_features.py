@@ -4,7 +4,7 @@ A synthetic "geopotential" field ``z`` whose level shifts between seasons (the t
 days sit about 300 m lower than the test days), and a "wind" ``v`` that follows its
 east-west gradient, as the geostrophic wind does. A tree ensemble fed raw 3x3 windows
 of ``z`` learns thresholds on absolute heights that the test season never reaches;
-fed the same windows relative to their centre (``center="anchor"``), it learns the
+fed the same windows relative to their center (``center="anchor"``), it learns the
 gradient, which does not depend on the level.
 
     python examples/relative_features.py

@@ -1,7 +1,7 @@
 """Windows to a table, a scikit-learn Pipeline, predictions back on the map.
 
 Tabularizes 5x5x5 windows of notebook-shaped synthetic ``tasmax`` with the next day at
-the window's centre as the label, trains ``StandardScaler`` + ``Ridge`` on the first 40
+the window's center as the label, trains ``StandardScaler`` + ``Ridge`` on the first 40
 days, and scores the last 20 against persistence (tomorrow = today).
 Run: ``python examples/tabularize_ridge.py``.
 """
@@ -33,7 +33,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
 
     X_test, y_test, coords = tab.tabularize(test)
     pred = model[1:].predict(X_test)  # the same as model.predict(test), sharing X_test
-    # persistence: the label's day minus one = the window's last day at its centre
+    # persistence: the label's day minus one = the window's last day at its center
     names = list(tab.get_feature_names_out())
     today = X_test[:, names.index("tasmax(lat+0;lon+0;time-1)")]
     rmse = float(np.sqrt(np.mean((pred - y_test) ** 2)))

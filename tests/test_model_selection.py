@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import xbatcher_tab as xt
-from xbatcher_tab.model_selection import WindowBlockSplit
+from xbatcher_tab.model_selection import WindowBlockSplit, WindowData
 
 
 @given(
@@ -72,8 +72,11 @@ def test_cross_val_score_and_grid_search():
     cv = WindowBlockSplit(tab, n_splits=4, coord=ds["time"])
     scores = cross_val_score(Ridge(), X, y, groups=coords, cv=cv)
     assert scores.shape == (4,) and np.all(scores > 0.5)
-    search = GridSearchCV(Ridge(), {"alpha": [0.1, 10.0]}, cv=cv).fit(X, y, groups=coords)
-    assert search.best_params_["alpha"] in (0.1, 10.0)
+    alphas = [1e12, 0.1, 1e8]  # the first and the last shrink the weights towards nothing
+    search = GridSearchCV(Ridge(), {"alpha": alphas}, cv=cv).fit(X, y, groups=coords)
+    assert search.best_params_["alpha"] == 0.1  # known, and not the first
+    by_alpha = dict(zip(alphas, search.cv_results_["mean_test_score"], strict=True))
+    assert by_alpha[1e12] < by_alpha[1e8] < 0.5 < by_alpha[0.1]
 
 
 def test_integer_positions_and_errors():
@@ -94,3 +97,25 @@ def test_integer_positions_and_errors():
         WindowBlockSplit(tab, 1)
     with pytest.raises(ValueError, match="n_splits=40 is more than the 5 distinct"):
         next(WindowBlockSplit(tab, 40, coord=ds["time"]).split(X, y, coords))
+
+
+@pytest.mark.parametrize("fitted", [True, False])
+def test_unfitted_tabularizers_split_with_the_window_fit_would_learn(fitted):
+    """The splitter's gap follows the window the tabularizer's parameters give, fitted
+    or not: a periodic time (windows joining its two ends) cannot be split either way;
+    a padded one splits the same folds either way."""
+    ds = xt.datasets.tasmax(time=20, lat=3, lon=4)
+    data = WindowData(ds, dim="time")
+
+    def tab(kind):
+        made = xt.WindowTabularizer(input_dims={"time": 3}, boundary={"time": kind})
+        return made.fit(ds) if fitted else made
+
+    with pytest.raises(ValueError, match="cannot split along 'time': it is periodic"):
+        list(WindowBlockSplit(tab("periodic"), 4).split(data))
+    folds = list(WindowBlockSplit(tab("pad"), 4).split(data))
+    fitted_folds = list(WindowBlockSplit(tab("pad").fit(ds), 4).split(data))
+    assert len(folds) == 4
+    for (a, b), (c, d) in zip(folds, fitted_folds, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)

@@ -288,45 +288,67 @@ def test_window_model_fit_predict_score():
     ds = two_variables(time=16, lat=8, lon=9)
     model = xt.WindowModel(make_tab(), Ridge(alpha=1.0))
     params = model.get_params()
-    assert params["tabularizer__input_dims"] == {"lat": 3, "lon": 3, "time": 3}
+    assert params["tab__input_dims"] == {"lat": 3, "lon": 3, "time": 3}
     assert params["estimator__alpha"] == 1.0
-    model.set_params(estimator__alpha=2.0, tabularizer__input_overlap={"time": 2})
+    model.set_params(estimator__alpha=2.0, tab__input_overlap={"time": 2})
     assert model.estimator.alpha == 2.0
     model.fit(ds)
-    assert not hasattr(model.tabularizer, "layout_")  # the parameter is not fitted
-    tab = model.tabularizer_
+    assert not hasattr(model.tab, "layout_")  # the parameter is not fitted
+    tab = model.tab_
     X, y, _ = tab.tabularize(ds)
     assert model.score(ds) == pytest.approx(Ridge(alpha=2.0).fit(X, y).score(X, y), rel=1e-6)
     xr.testing.assert_equal(model.predict(ds), xt.predict(model.estimator_, tab, ds))
 
 
+def test_window_model_takes_the_old_tabularizer_name_with_a_warning():
+    ds = two_variables(time=12, lat=6, lon=7)
+    new = xt.WindowModel(make_tab(), Ridge()).fit(ds)
+    old = xt.WindowModel(tabularizer=make_tab(), estimator=Ridge())
+    assert old.get_params()["tabularizer__input_dims"] == {"lat": 3, "lon": 3, "time": 3}
+    with pytest.warns(FutureWarning, match=r"tabularizer=\.\.\.\) is deprecated"):
+        old.fit(ds)
+    xr.testing.assert_equal(old.predict(ds), new.predict(ds))
+    with pytest.warns(FutureWarning, match="use tab_"):
+        assert old.tabularizer_ is old.tab_
+    with pytest.raises(TypeError, match="tab or the deprecated tabularizer, not both"):
+        with pytest.warns(FutureWarning):
+            xt.WindowModel(make_tab(), Ridge(), tabularizer=make_tab()).fit(ds)
+    with pytest.raises(TypeError, match="WindowModel needs tab"):
+        xt.WindowModel(estimator=Ridge()).fit(ds)
+
+
 def test_grid_search_tunes_the_window_without_leakage():
     ds = two_variables(time=30, lat=6, lon=7)
+    tomorrow = xt.Target("tasmax", lead={"time": 1})  # predictable: a best alpha is known
     model = xt.WindowModel(
-        make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}), Ridge(solver="lsqr")
+        make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}, target=tomorrow),
+        Ridge(solver="lsqr"),
     )
     grid = {
-        "tabularizer__input_dims": [
+        "tab__input_dims": [
             {"lat": 3, "lon": 3, "time": 2},
             {"lat": 3, "lon": 3, "time": 4},
         ],
-        "tabularizer__input_overlap": [{"lat": 2, "lon": 2, "time": 1}],
-        "estimator__alpha": [0.1, 10.0],
+        "tab__input_overlap": [{"lat": 2, "lon": 2, "time": 1}],
+        "estimator__alpha": [1e12, 0.1],  # the first shrinks every weight to nothing
     }
     data = WindowData(ds, dim="time")
     widest = make_tab(input_dims={"lat": 3, "lon": 3, "time": 4})
     cv = WindowBlockSplit(widest, n_splits=3, dim="time")
     search = GridSearchCV(model, grid, cv=cv).fit(data)
-    assert search.best_params_["estimator__alpha"] in (0.1, 10.0)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_["estimator__alpha"] == 0.1  # known, and not the first
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all()
+    shrunk = np.asarray(search.cv_results_["param_estimator__alpha"]) == 1e12
+    assert scores[shrunk].max() < 0.1 < 0.9 < scores[~shrunk].min()  # R² near 0 against a fit
     assert search.best_estimator_.predict(ds).sizes["time"] == 31
 
     # brute force: in every fold and for every window tried, no training window (with
     # its label) shares a step with any test window
     for params in [
         {"input_dims": d, "input_overlap": o}
-        for d in grid["tabularizer__input_dims"]
-        for o in grid["tabularizer__input_overlap"]
+        for d in grid["tab__input_dims"]
+        for o in grid["tab__input_overlap"]
     ]:
         tab = make_tab(**params)
         for train, test in cv.split(data):

@@ -149,8 +149,8 @@ def test_center_scale_and_stats_by_hand():
         [*(z[1] - z[1, 1]), z[1, 1], np.nanmax(z[1]), np.nanmean(z[1])],
     ]
     np.testing.assert_allclose(X, np.array(expected, dtype=np.float32), rtol=1e-6)
-    mean_centred = xt.WindowTabularizer(input_dims={"x": 3}, center="mean", stats=["mean"])
-    names = list(mean_centred.fit(ds).get_feature_names_out())
+    mean_centered = xt.WindowTabularizer(input_dims={"x": 3}, center="mean", stats=["mean"])
+    names = list(mean_centered.fit(ds).get_feature_names_out())
     assert names == ["v(x-1)-mean", "v(x+0)-mean", "v(x+1)-mean", "v@mean"]  # the mean once
 
 
@@ -388,7 +388,7 @@ def test_cache_groups_split_along_the_second_inner_dim():
 
 
 def test_center_mean_of_a_variable_without_sample_dims():
-    """A static (0-d) variable centred on its window mean: every row is 0 and the mean."""
+    """A static (0-d) variable centered on its window mean: every row is 0 and the mean."""
     ds = xr.Dataset(
         {"a": (("time", "z"), np.array([[0.5, -1.5]])), "static": ((), 0.25)},
     )

@@ -62,7 +62,7 @@ def test_feature_names_unique_and_xgboost_safe(case):
 
 def test_notebook_subset_equals_xbatcher_recipe():
     """The notebook's 9x9x10 windows: our rows equal, as a set, the recipe's stacked
-    features from xbatcher 0.4.0, with the label at the true window centre."""
+    features from xbatcher 0.4.0, with the label at the true window center."""
     ds = xt.datasets.tasmax(time=30, lat=18, lon=18)
     sub = ds[["tasmax"]].isel(lat=slice(0, 18), lon=slice(0, 18), time=slice(0, 30))
     bgen = xbatcher.BatchGenerator(
@@ -96,8 +96,8 @@ def test_notebook_subset_equals_xbatcher_recipe():
     np.testing.assert_array_equal(as_sorted(ours), as_sorted(recipe))
 
 
-def test_the_notebook_label_is_off_centre():
-    """The notebook picks lat_input=5 on a 9-wide window: one cell off the centre (4)."""
+def test_the_notebook_label_is_off_center():
+    """The notebook picks lat_input=5 on a 9-wide window: one cell off the center (4)."""
     ds = xt.datasets.tasmax(time=12, lat=9, lon=9)
     tab = xt.WindowTabularizer(
         input_dims={"lat": 9, "lon": 9, "time": 9}, target=xt.Target("tasmax", lead={"time": 1})

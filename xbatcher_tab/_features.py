@@ -129,7 +129,7 @@ class FeatureArray:
     summaries: dict | None = None  # per window position: NaN-aware mean, std, ...
 
     def summarize(self) -> None:
-        """The summaries its columns need (stats; the mean for centring on it), once
+        """The summaries its columns need (stats; the mean for centering on it), once
         for every window of the array."""
         needed = list(self.plan.stats)
         if self.plan.center == "mean" and "mean" not in needed:

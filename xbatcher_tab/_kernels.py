@@ -401,8 +401,8 @@ def window_summaries(
         if stat in stats:
             ext = np.where(missing, fill, arr) if gaps else arr
             for ax, size, step in zip(axes, sizes, steps, strict=True):
-                # the filter centred on cell j covers [j - size // 2, j - size // 2 + size):
-                # the window starting at i is the one centred on i + size // 2
+                # the filter centered on cell j covers [j - size // 2, j - size // 2 + size):
+                # the window starting at i is the one centered on i + size // 2
                 ext = sliding(ext, size, axis=ax, mode="nearest")
                 starts = window_starts(ext.shape[ax], size, step) + size // 2
                 ext = np.take(ext, starts, axis=ax)

@@ -195,13 +195,7 @@ class Table:
             bad |= ~in_mask(self._mask, self.anchor_cells(ids, pos), ids.size)
         return ids[~bad]
 
-    def X(
-        self,
-        ids,
-        pos: dict | None = None,
-        out: np.ndarray | None = None,
-        at: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def X(self, ids, pos: dict | None = None, out=None, at=None) -> np.ndarray:
         """Feature rows for ``ids``: one window per variable, C order over input_dims.
 
         ``out``, if given, is a ``(len(ids), n_features)`` array of the layout's dtype

@@ -52,7 +52,7 @@ class WindowSpec:
     any size with the same dims. Along every dim a sample reads a window of
     :meth:`size` cells starting every :meth:`stride` cells (a dim that is not windowed
     is a window of one cell at stride one). Its *anchor*, the cell its coordinates and
-    label refer to, lies :meth:`anchor` cells after the window's start: the centre
+    label refer to, lies :meth:`anchor` cells after the window's start: the center
     (``size // 2``), or along a lead dim the label cell ``size - 1 + lead``.
 
     Examples
@@ -387,7 +387,7 @@ class Target:
     lead : dict, optional
         Cells ahead of the window per dim, e.g. ``{"time": 1}`` for the day after the
         window's last day. Along such a dim the anchor (and so the label) is the cell
-        ``lead`` steps after the window's end; elsewhere it is the window's centre.
+        ``lead`` steps after the window's end; elsewhere it is the window's center.
 
     Examples
     --------

@@ -20,7 +20,7 @@ __all__ = ["Flip", "flip", "flip_permutation"]
 def flip_permutation(layout, dim: Hashable) -> np.ndarray:
     """Column order of rows whose windows are mirrored along ``dim``.
 
-    Each variable with ``dim`` in its window has its cells reversed along it (centred
+    Each variable with ``dim`` in its window has its cells reversed along it (centered
     cells too: their reference, the summaries and the coordinate features stay).
 
     Examples
@@ -78,7 +78,7 @@ def flip(tab, dims: Sequence[Hashable] = ("lon",), p: float = 0.5) -> Flip:
 
     Labels and coordinates are kept. Built from the layout of ``tab`` (fitted by the
     time batches are drawn) as column permutations, so its cost is one gather of the
-    flipped rows. For an even window size the mirrored window is centred half a cell
+    flipped rows. For an even window size the mirrored window is centered half a cell
     away.
 
     Examples

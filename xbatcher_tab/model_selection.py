@@ -21,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import check_int
 from ._coords import label_positions
 from ._data import as_dataset
-from ._layout import learn_layout
 from ._window import WindowSpec
 
 __all__ = ["WindowBlockSplit", "WindowData", "sample_spans"]
@@ -250,10 +249,7 @@ class WindowBlockSplit:
         if hasattr(tab, "layout_") or data is None:
             check_is_fitted(tab, "layout_")
             return tab.layout_.window
-        layout = learn_layout(
-            data, tab.input_dims, tab.input_overlap, tab.variables, tab.target, tab.dtype
-        )
-        return layout.window
+        return tab.layout_of(data).window
 
     def _empty_fold(self, k: int, lo: int, hi: int, window: WindowSpec) -> ValueError:
         reach = window.reach(self.dim)

@@ -10,6 +10,7 @@ whose blocks follow the source's chunks.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -265,21 +266,24 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
 
     ``fit(data)`` cuts the labelled table and fits the estimator; ``predict(data)`` is
     :func:`xbatcher_tab.predict` (a map); ``score(data)`` scores the labelled samples.
-    Parameters of both are reachable as ``tabularizer__input_dims``,
+    Parameters of both are reachable as ``tab__input_dims``,
     ``estimator__alpha`` and so on, so ``GridSearchCV`` can tune the window: give it
     the data as :class:`xbatcher_tab.model_selection.WindowData` and
     :class:`~xbatcher_tab.model_selection.WindowBlockSplit` as ``cv``.
 
     Parameters
     ----------
-    tabularizer : WindowTabularizer
+    tab : WindowTabularizer
         With a ``target``; cloned and fitted on the data in ``fit``.
     estimator : estimator
         Fitted on the table's rows.
+    tabularizer : WindowTabularizer, deprecated
+        The old name of ``tab`` (the name every other function uses), accepted with a
+        ``FutureWarning`` until the next release.
 
     Attributes
     ----------
-    tabularizer_, estimator_ : the fitted clones.
+    tab_, estimator_ : the fitted clones.
 
     Examples
     --------
@@ -296,9 +300,40 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
     (('time', 'lat', 'lon'), True)
     """
 
-    def __init__(self, tabularizer: WindowTabularizer, estimator: Any) -> None:
-        self.tabularizer = tabularizer
+    def __init__(
+        self,
+        tab: WindowTabularizer | None = None,
+        estimator: Any = None,
+        *,
+        tabularizer: WindowTabularizer | str = "deprecated",
+    ) -> None:
+        self.tab = tab
         self.estimator = estimator
+        self.tabularizer = tabularizer
+
+    def _given_tab(self) -> WindowTabularizer:
+        """``tab``, or the deprecated ``tabularizer`` (with a FutureWarning)."""
+        if isinstance(self.tabularizer, str) and self.tabularizer == "deprecated":
+            if self.tab is None:
+                raise TypeError("WindowModel needs tab, a WindowTabularizer with a target")
+            return self.tab
+        warnings.warn(
+            "WindowModel(tabularizer=...) is deprecated and will be removed in the next "
+            "release: use WindowModel(tab=...) (and tab__... in parameter grids)",
+            FutureWarning,
+            stacklevel=3,
+        )
+        if self.tab is not None:
+            raise TypeError("WindowModel takes tab or the deprecated tabularizer, not both")
+        return self.tabularizer
+
+    @property
+    def tabularizer_(self) -> WindowTabularizer:
+        """Deprecated: the fitted tabularizer is ``tab_``."""
+        warnings.warn(
+            "WindowModel.tabularizer_ is deprecated: use tab_", FutureWarning, stacklevel=2
+        )
+        return self.tab_
 
     def fit(self, X: object, y: object = None, **fit_params: Any) -> WindowModel:
         """Fit the tabularizer and the estimator on the labelled table of ``X``.
@@ -309,9 +344,9 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         """
         pieces = _pieces(X)
         largest = max(pieces, key=lambda p: math.prod(p.sizes.values()))
-        tab = fitted_with_target(clone(self.tabularizer), largest, "WindowModel")  # the layout
+        tab = fitted_with_target(clone(self._given_tab()), largest, "WindowModel")  # the layout
         X_all, y_all, w_all = _labelled_rows(tab, pieces)
-        self.tabularizer_ = tab
+        self.tab_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one
             fit_params = {"sample_weight": w_all, **fit_params}
         self.estimator_ = clone(self.estimator).fit(X_all, y_all, **fit_params)
@@ -322,15 +357,15 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         ``WindowData`` selection, its pieces' maps joined along its dim."""
         check_is_fitted(self, "estimator_")
         if isinstance(X, xr.Dataset | xr.DataArray):
-            return predict(self.estimator_, self.tabularizer_, X)
-        maps = [predict(self.estimator_, self.tabularizer_, p) for p in _pieces(X)]
+            return predict(self.estimator_, self.tab_, X)
+        maps = [predict(self.estimator_, self.tab_, p) for p in _pieces(X)]
         return xr.concat(maps, dim=X.dim)
 
     def score(self, X: object, y: object = None) -> float:
         """The estimator's score (R² for regressors, accuracy for classifiers) on the
         labelled samples of ``X``, weighted by the tabularizer's ``weight`` if any."""
         check_is_fitted(self, "estimator_")
-        X_all, y_all, w_all = _labelled_rows(self.tabularizer_, _pieces(X))
+        X_all, y_all, w_all = _labelled_rows(self.tab_, _pieces(X))
         if hasattr(self.estimator_, "score"):
             return float(self.estimator_.score(X_all, y_all, sample_weight=w_all))
         return float(r2_score(y_all, self.estimator_.predict(X_all), sample_weight=w_all))

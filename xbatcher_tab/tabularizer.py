@@ -79,12 +79,19 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
     target : Target or str, optional
         The label; a variable name means ``Target(name)``. Along ``target.lead`` dims
         the anchor is the label cell ``start + size - 1 + lead``; elsewhere it is the
-        window's centre ``start + size // 2``.
-    dropna : bool, default False
-        Drop samples with NaN in any feature or in the label.
+        window's center ``start + size // 2``.
+    dropna : bool or "target", default False
+        Drop samples with NaN in any feature or in the label (``"target"``: in the
+        label only).
     dtype : str or numpy dtype, default "float32"
         dtype of X (y keeps the target variable's dtype).
-    center, scale, stats, coord_features, where
+    center : "anchor", "mean", dict or None
+        Subtract a reference from each variable's window cells: the anchor cell
+        (``"anchor"``) or the window's mean (``"mean"``); the reference is kept as a
+        feature of its own (``var@anchor``, ``var@mean``). A dict gives it per variable.
+        (Not xarray's ``rolling(center=True)``, which says where the label sits: here
+        the anchor is always the window's center, or the label cell along lead dims.)
+    scale, stats, coord_features, where
         Preprocessing inside the window: see the preprocessing guide.
     boundary : dict, optional
         How windows meet the data's edges, per windowed dim: ``"periodic"`` (they wrap
@@ -202,21 +209,7 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         True
         """
         ds = as_dataset(X)
-        layout = learn_layout(
-            ds,
-            self.input_dims,
-            self.input_overlap,
-            self.variables,
-            self.target,
-            self.dtype,
-            self.dropna,
-            center=self.center,
-            stats=self.stats,
-            coord_features=self.coord_features,
-            where=self.where,
-            boundary=self.boundary,
-            weight=self.weight,
-        )
+        layout = self.layout_of(ds)
         first = not hasattr(self, "layout_")
         if not first and _shape(layout) != _shape(self.layout_):
             raise ValueError(
@@ -244,6 +237,27 @@ class WindowTabularizer(GridInputMixin, TransformerMixin, BaseEstimator):
         self.feature_names_out_ = np.asarray(layout.feature_names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
+
+    def layout_of(self, X: xr.Dataset | xr.DataArray) -> Layout:
+        """The layout these parameters give on ``X``, checked against it, without
+        fitting (no scaling statistics): what ``fit`` would learn. The one place the
+        parameters become a layout, so splitters that need the window of an unfitted
+        tabularizer see the same window ``fit`` would."""
+        return learn_layout(
+            as_dataset(X),
+            self.input_dims,
+            self.input_overlap,
+            self.variables,
+            self.target,
+            self.dtype,
+            self.dropna,
+            center=self.center,
+            stats=self.stats,
+            coord_features=self.coord_features,
+            where=self.where,
+            boundary=self.boundary,
+            weight=self.weight,
+        )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         """Names of the features: ``var(dim±offset;...)``, offsets from the anchor.

@@ -39,7 +39,7 @@ def reference_table(
     by name); along each input dim windows start every
     ``size - overlap`` cells and must fit, and along a ``lead`` dim their label cell
     (``lead`` after the window's last cell) must fit too. The anchor is that label cell
-    along lead dims and the window's centre elsewhere.
+    along lead dims and the window's center elsewhere.
 
     The options of the tabularizer's preprocessing, by hand: ``scaling`` (each
     variable's ``(mean, std)``), ``center`` ("anchor": the cell nearest the anchor,
@@ -111,14 +111,14 @@ def reference_table(
             if scaling is not None:
                 mean, std = scaling[v]
                 cells = (cells - mean) / std
-            # the cell nearest the anchor: the centre, or along a lead dim the last cell
+            # the cell nearest the anchor: the center, or along a lead dim the last cell
             nearest = tuple(input_dims[d] - 1 if d in lead else input_dims[d] // 2 for d in order)
             kind = centers.get(v)
             values = cells.ravel().tolist()
             summaries = []
             for stat in stats:
                 if stat == "mean" and kind == "mean":
-                    continue  # the mean is the centring reference
+                    continue  # the mean is the centering reference
                 finite = [x for x in values if not np.isnan(x)]
                 if not finite:
                     summaries.append(np.nan)
