@@ -41,3 +41,24 @@ def _quiet_xarray_future_warnings():
 def backend(request) -> str:
     """Run a test on numpy-backed and on dask-backed data (see support.with_backend)."""
     return request.param
+
+
+def next_day_tab(input_dims=None, **options):
+    """The tests' usual tabularizer (unfitted): stride-1 windows, 3 lat x 3 lon x 3 days
+    unless ``input_dims`` says otherwise, with tomorrow's ``tasmax`` at the window's
+    center as the label; ``options`` add or override parameters."""
+    import xbatcher_tab as xt
+
+    dims = input_dims or {"lat": 3, "lon": 3, "time": 3}
+    args = dict(
+        input_dims=dims,
+        input_overlap={d: n - 1 for d, n in dims.items()},
+        target=xt.Target("tasmax", lead={"time": 1}),
+    )
+    return xt.WindowTabularizer(**{**args, **options})
+
+
+@pytest.fixture(scope="session")
+def next_day():
+    """The factory :func:`next_day_tab`: ``next_day(n_jobs=3)``, ``next_day(boundary=...)``."""
+    return next_day_tab

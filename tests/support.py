@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import types
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,18 @@ def count_dask_computes() -> Iterator[list]:
 
     with dask.config.set(scheduler=counting_get):
         yield computes
+
+
+def run_cli(capsys, *args) -> types.SimpleNamespace:
+    """``xbatcher-tab ARGS`` run in this process (``cli.main``), with its exit code and
+    what it printed, as ``returncode``, ``stdout`` and ``stderr`` (like a finished
+    subprocess). argparse's own exits (bad syntax, ``--help``, ``--version``) count."""
+    from xbatcher_tab.cli import main
+
+    capsys.readouterr()  # what was printed before is not the command's
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=out, stderr=err)

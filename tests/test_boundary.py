@@ -144,16 +144,11 @@ def test_pad_along_a_lead_dim_starts_early_and_invents_no_label():
     assert days[-1] == pd.Timestamp(ds.time.values[-1]) + pd.Timedelta(days=2)
 
 
-def test_periodic_longitude_predicts_the_whole_map():
+def test_periodic_longitude_predicts_the_whole_map(next_day):
     """xt.predict with a periodic longitude fills every column of the map, numpy and
     dask (the slabs cut along time, the margin wrapped within each slab)."""
     ds = xt.datasets.tasmax(time=12, lat=6, lon=16)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-        boundary={"lon": "periodic", "lat": "pad"},
-    )
+    tab = next_day(boundary={"lon": "periodic", "lat": "pad"})
     X, y, _ = tab.tabularize(ds)
     model = make_pipeline(SimpleImputer(), Ridge(solver="lsqr")).fit(X, y)
     eager = xt.predict(model, tab, ds)

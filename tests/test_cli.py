@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,14 @@ import pytest
 import xbatcher_tab as xt
 from xbatcher_tab.cli import main
 
+from .support import run_cli
 
-def run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "xbatcher_tab", *args], capture_output=True, text=True
-    )
+
+@pytest.fixture
+def run(capsys):
+    """The command run in this process: ``run("plan", ...)`` gives its exit code and
+    output (see ``support.run_cli``)."""
+    return functools.partial(run_cli, capsys)
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +34,23 @@ def store(tmp_path_factory):
 
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["export"], ["plan"]])
-def test_help(command):
+def test_help(run, command):
     out = run(*command, "--help")
     assert out.returncode == 0 and "usage: xbatcher-tab" in out.stdout
+
+
+def test_the_installed_command_runs_in_its_own_process(store, tmp_path):
+    """One smoke test of the real thing: ``python -m xbatcher_tab`` in a subprocess,
+    an export read back, and a one-line error with exit code 2."""
+    out = tmp_path / "smoke.parquet"
+    args = ["export", str(store), "--input-dims", "time=3", "--target", "tasmax:time+1"]
+    command = [sys.executable, "-m", "xbatcher_tab", *args]
+    proc = subprocess.run([*command, "--out", str(out), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert len(pd.read_parquet(out)) == 4 * 8 * 10  # 4 disjoint 3-day windows with a label
+    proc = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "exists" in proc.stderr
 
 
 def test_export_parquet_equals_tabularize(store, tmp_path):
@@ -103,7 +121,7 @@ def test_export_with_a_periodic_longitude_and_area_weights(store, tmp_path):
         ("lon=wrap", "boundary['lon'] must be 'periodic' or 'pad', got 'wrap'"),
     ],
 )
-def test_export_bad_boundary_is_one_line(store, tmp_path, flag, message):
+def test_export_bad_boundary_is_one_line(run, store, tmp_path, flag, message):
     proc = run(
         "export",
         str(store),
@@ -119,7 +137,7 @@ def test_export_bad_boundary_is_one_line(store, tmp_path, flag, message):
     assert not (tmp_path / "x.parquet").exists()
 
 
-def test_export_reads_netcdf(tmp_path):
+def test_export_reads_netcdf(run, tmp_path):
     path = tmp_path / "small.nc"
     xt.datasets.tasmax(time=6, lat=4, lon=5).to_netcdf(path, engine="scipy")
     out = tmp_path / "small.parquet"
@@ -203,7 +221,7 @@ def test_plan_reads_no_values(store, tmp_path, capsys):
         (["plan", "{bad}", "--input-dims", "time=3"], "cannot read"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(store, tmp_path, args, message):
+def test_bad_input_is_one_line_and_exit_2(run, store, tmp_path, args, message):
     bad = tmp_path / "bad.nc"
     bad.write_text("not a netCDF file")
     args = [a.format(store=store, bad=bad) for a in args]
@@ -214,7 +232,7 @@ def test_bad_input_is_one_line_and_exit_2(store, tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], proc.stderr
 
 
-def test_argparse_errors_exit_2():
+def test_argparse_errors_exit_2(run):
     proc = run("export", "x.zarr")  # missing --input-dims and --out
     assert proc.returncode == 2 and "required" in proc.stderr
 

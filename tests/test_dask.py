@@ -90,16 +90,12 @@ def test_numpy_input_is_cut_in_blocks():
 
 
 @pytest.mark.slow
-def test_xgboost_dask_on_a_local_cluster_beats_the_mean():
+def test_xgboost_dask_on_a_local_cluster_beats_the_mean(next_day):
     from distributed import Client, LocalCluster
     from xgboost import dask as dxgb
 
     ds = xt.datasets.tasmax(time=24, lat=30, lon=36, chunks={"time": 6})
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    ).fit(ds)
+    tab = next_day().fit(ds)
     X, y, coords = tab.to_dask(ds)
     with (
         LocalCluster(

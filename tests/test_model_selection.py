@@ -61,13 +61,9 @@ def test_no_training_window_touches_a_test_window(size, overlap, lead, n_splits,
     assert sorted(tested) == list(range(len(X)))  # every sample tested exactly once
 
 
-def test_cross_val_score_and_grid_search():
+def test_cross_val_score_and_grid_search(next_day):
     ds = xt.datasets.tasmax(time=40, lat=10, lon=12)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    )
+    tab = next_day()
     X, y, coords = tab.tabularize(ds)
     cv = WindowBlockSplit(tab, n_splits=4, coord=ds["time"])
     scores = cross_val_score(Ridge(), X, y, groups=coords, cv=cv)

@@ -126,13 +126,9 @@ def test_static_variable_and_feature_order():
     )
 
 
-def test_to_grid_round_trip():
+def test_to_grid_round_trip(next_day):
     ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    )
+    tab = next_day()
     X, y, coords = tab.tabularize(ds)
     grid = tab.to_grid(y, coords, like=ds)
     assert grid.dims == ("time", "lat", "lon") and grid.shape == (8, 6, 7)
@@ -148,13 +144,9 @@ def test_to_grid_round_trip():
         tab.to_grid(y, coords, like=ds.isel(time=slice(0, 4)))
 
 
-def test_sklearn_pipeline_ridge():
+def test_sklearn_pipeline_ridge(next_day):
     ds = xt.datasets.tasmax(time=20, lat=12, lon=16)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    )
+    tab = next_day()
     y = tab.fit(ds).target_values(ds)
     pipe = Pipeline([("tab", clone(tab)), ("model", Ridge(alpha=1.0))]).fit(ds, y)
     pred = pipe.predict(ds)

@@ -111,14 +111,9 @@ def test_rows_need_out_and_one_row_per_id():
         table.X(ids, out=big, at=np.arange(2))
 
 
-def test_threaded_gather_splits_at_block_edges():
+def test_threaded_gather_splits_at_block_edges(next_day):
     ds = xt.datasets.tasmax(time=12, lat=10, lon=12)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-        n_jobs=3,
-    ).fit(ds)
+    tab = next_day(n_jobs=3).fit(ds)
     from xbatcher_tab._slabs import load_table
 
     with set_options(copy_budget=SPLIT_EVERYTHING):
@@ -154,15 +149,11 @@ def test_n_jobs_minus_one_is_every_core():
 
 @pytest.mark.parametrize("backend", ["numpy", "dask"])
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_prefetched_batches_are_the_same_batches(backend, shuffle):
+def test_prefetched_batches_are_the_same_batches(next_day, backend, shuffle):
     ds = xt.datasets.tasmax(time=14, lat=8, lon=9)
     if backend == "dask":
         ds = ds.chunk(time=4)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    ).fit(ds)
+    tab = next_day().fit(ds)
     options = dict(batch_size=61, shuffle=shuffle, random_state=5)
     plain = list(tab.iter_batches(ds, **options))
     ahead = list(tab.iter_batches(ds, prefetch=3, **options))
@@ -223,13 +214,9 @@ def test_stopping_early_leaves_no_thread_running():
     assert source.gi_frame is None
 
 
-def test_partial_fit_prefetches_the_same_training():
+def test_partial_fit_prefetches_the_same_training(next_day):
     ds = xt.datasets.tasmax(time=12, lat=8, lon=9)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    ).fit(ds)
+    tab = next_day().fit(ds)
     kw = dict(batch_size=64, epochs=2, random_state=0)
     a = xt.partial_fit(SGDRegressor(random_state=0), tab, ds, prefetch=0, **kw)
     b = xt.partial_fit(SGDRegressor(random_state=0), tab, ds, **kw)  # prefetch=1

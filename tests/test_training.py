@@ -15,13 +15,9 @@ from .support import with_backend
 
 
 @pytest.fixture(scope="module")
-def data():
+def data(next_day):
     ds = xt.datasets.tasmax(time=16, lat=14, lon=18)
-    tab = xt.WindowTabularizer(
-        input_dims={"lat": 3, "lon": 3, "time": 3},
-        input_overlap={"lat": 2, "lon": 2, "time": 2},
-        target=xt.Target("tasmax", lead={"time": 1}),
-    ).fit(ds)
+    tab = next_day().fit(ds)
     return ds, tab
 
 

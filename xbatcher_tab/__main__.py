@@ -1,7 +1,5 @@
 """``python -m xbatcher_tab``: the ``xbatcher-tab`` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -7,6 +7,7 @@ Ctrl-C exits with 130. ``export`` never leaves a partial output nor writes the i
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import warnings
@@ -17,7 +18,7 @@ from ._progress import progress_bar
 from ._version import __version__
 from ._window import Target
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 GRIB_SUFFIXES = (".grib", ".grb", ".grib2", ".grb2")
 
@@ -367,5 +368,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """The ``xbatcher-tab`` command: :func:`main`, then exit with its code.
+
+    After an error or an interrupt, the complaints of reads left in flight are
+    silenced: zarr reads chunks on an event loop, and a failed read leaves its siblings
+    pending until the interpreter exits, which then logs them ("Task was destroyed")
+    or reports them as unraisable ("Event loop is closed"). The one-line error is all
+    the user sees.
+    """
+    code = main()
+    if code:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        sys.unraisablehook = lambda unraisable: None
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
