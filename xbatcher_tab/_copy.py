@@ -133,17 +133,7 @@ class RowCopier:
         ``(len(ids), n_features)`` array by default) or, with ``at`` (distinct row
         numbers of ``out``, one per id), the row of ``ids[i]`` in ``out[at[i]]``."""
         ids = np.asarray(ids, dtype=np.int64)
-        shape = (ids.size, self.n_features)
-        if out is None:
-            if at is not None:
-                raise ValueError("at needs out, the array whose rows it numbers")
-            out = np.empty(shape, dtype=self.dtype)
-        elif out.dtype != self.dtype or (
-            out.shape != shape if at is None else out.shape[1:] != shape[1:]
-        ):
-            raise ValueError(f"out must have shape {shape} and dtype {self.dtype}")
-        if at is not None and np.shape(at) != ids.shape:
-            raise ValueError(f"at must hold one row of out per id ({ids.size}), not {at!r}")
+        out = check_out(out, at, ids.size, self.n_features, self.dtype)
 
         def fill(part: slice) -> None:
             where = None if pos is None else {d: p[part] for d, p in pos.items()}
@@ -328,6 +318,21 @@ class RowCopier:
                     np.copyto(block_target(f.columns, group, view[part]), view[part])
                 np.take(group, inner[a:b] - lo, axis=0, out=kept, mode="clip")  # no buffer
             self.finisher.finish(kept, {c: v[a:b] for c, v in extra.items()})
+
+
+def check_out(out: np.ndarray | None, at, n: int, n_features: int, dtype) -> np.ndarray:
+    """``out`` (a new array when None) after checking that it can take ``n`` rows, or
+    the rows ``at`` (one per row) of it."""
+    shape = (n, n_features)
+    if out is None:
+        if at is not None:
+            raise ValueError("at needs out, the array whose rows it numbers")
+        return np.empty(shape, dtype=dtype)
+    if out.dtype != dtype or (out.shape != shape if at is None else out.shape[1:] != shape[1:]):
+        raise ValueError(f"out must have shape {shape} and dtype {dtype}")
+    if at is not None and np.shape(at) != (n,):
+        raise ValueError(f"at must hold one row of out per id ({n}), not {at!r}")
+    return out
 
 
 @contextlib.contextmanager

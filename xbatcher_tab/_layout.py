@@ -27,7 +27,17 @@ from ._selection import check_dropna, check_where
 from ._window import Target, WindowSpec, check_lead, make_window_spec
 from .weights import check_weight
 
-__all__ = ["Layout", "check_layout", "learn_layout", "sample_order", "select_needed"]
+__all__ = [
+    "Layout",
+    "check_dtype",
+    "check_labels",
+    "check_layout",
+    "check_target",
+    "check_variables",
+    "learn_layout",
+    "sample_order",
+    "select_needed",
+]
 
 
 @dataclass(frozen=True)
@@ -152,42 +162,15 @@ def learn_layout(
     sizes = dict(ds.sizes)
     dropna = check_dropna(dropna)
     where = check_where(where)
-    # by default every data variable, sorted by name: a store may list them in any order
-    names = sorted(ds.data_vars, key=str) if variables is None else _check_variables(variables, ds)
-    if not names:
-        raise ValueError("the data has no data variables to use as features")
-    try:
-        np_dtype = np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(f"dtype must be a numpy dtype such as 'float32', got {dtype!r}") from err
-    if np_dtype.kind not in "fiu":
-        raise ValueError(f"dtype must be a numeric dtype such as 'float32', got {np_dtype}")
-    lead: dict = {}
-    target_name = target_dims = None
-    target_attrs: dict = {}
-    if isinstance(target, str):  # a variable name: its value at the anchor
-        target = Target(target)
-    if target is not None:
-        if not isinstance(target, Target):
-            raise TypeError(
-                "target must be an xbatcher_tab.Target, a variable name or None, got "
-                f"{type(target).__name__}"
-            )
-        target_name = target.variable
-        if target_name not in ds.data_vars:
-            raise ValueError(
-                f"target variable {target_name!r} is not a data variable; "
-                f"valid variables are {list(ds.data_vars)}"
-            )
-        lead = check_lead(target.lead, sizes)
-        target_dims = tuple(ds[target_name].dims)
-        target_attrs = dict(ds[target_name].attrs)
+    names = check_variables(variables, ds)
+    np_dtype = check_dtype(dtype)
+    target = check_target(target, ds)
+    target_name = target.variable if target is not None else None
+    lead = check_lead(target.lead, sizes) if target is not None else {}
+    target_dims = tuple(ds[target_name].dims) if target is not None else None
+    target_attrs = dict(ds[target_name].attrs) if target is not None else {}
     window = make_window_spec(input_dims, input_overlap, sizes, lead, boundary)
-    if "pad" in dict(window.boundaries).values() and np_dtype.kind != "f":
-        raise ValueError(
-            f"boundary 'pad' fills the cells outside the data with NaN, which dtype "
-            f"{np_dtype} cannot hold; use a float dtype such as 'float32'"
-        )
+    check_pad_dtype(window, np_dtype)
     dims = sample_order(ds, names, target_name)
     return Layout(
         dims=dims,
@@ -228,10 +211,19 @@ def sample_order(ds: xr.Dataset, variables: Sequence, target: Hashable | None) -
     return tuple(order)
 
 
-def _check_variables(variables: object, ds: xr.Dataset) -> list:
+def check_variables(variables: object, ds: xr.Dataset) -> list:
+    """The feature variables: ``variables`` checked against ``ds``, or by default every
+    data variable sorted by name (a store may list them in any order)."""
+    if variables is None:
+        names = sorted(ds.data_vars, key=str)
+        if not names:
+            raise ValueError("the data has no data variables to use as features")
+        return names
     if isinstance(variables, str) or not isinstance(variables, Sequence):
         raise TypeError(f"variables must be a list of variable names or None, got {variables!r}")
     names = list(variables)
+    if not names:
+        raise ValueError("variables must name at least one feature variable, got []")
     unknown = [v for v in names if v not in ds.data_vars]
     if unknown:
         raise ValueError(
@@ -241,6 +233,54 @@ def _check_variables(variables: object, ds: xr.Dataset) -> list:
     if len(set(names)) != len(names):
         raise ValueError(f"variables must not repeat a name, got {names}")
     return names
+
+
+def check_dtype(dtype: object) -> np.dtype:
+    """``dtype`` of the rows: a numeric numpy dtype."""
+    try:
+        np_dtype = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be a numpy dtype such as 'float32', got {dtype!r}") from err
+    if np_dtype.kind not in "fiu":
+        raise ValueError(f"dtype must be a numeric dtype such as 'float32', got {np_dtype}")
+    return np_dtype
+
+
+def check_target(target: object, ds: xr.Dataset) -> Target | None:
+    """``target`` as a :class:`Target` of a data variable of ``ds`` (a name means its
+    value at the anchor), or None."""
+    if isinstance(target, str):
+        target = Target(target)
+    if target is None:
+        return None
+    if not isinstance(target, Target):
+        raise TypeError(
+            "target must be an xbatcher_tab.Target, a variable name or None, got "
+            f"{type(target).__name__}"
+        )
+    if target.variable not in ds.data_vars:
+        raise ValueError(
+            f"target variable {target.variable!r} is not a data variable; "
+            f"valid variables are {list(ds.data_vars)}"
+        )
+    return target
+
+
+def check_pad_dtype(window: WindowSpec, dtype: np.dtype) -> None:
+    """A ``"pad"`` boundary needs a dtype that holds NaN."""
+    if "pad" in dict(window.boundaries).values() and dtype.kind != "f":
+        raise ValueError(
+            f"boundary 'pad' fills the cells outside the data with NaN, which dtype "
+            f"{dtype} cannot hold; use a float dtype such as 'float32'"
+        )
+
+
+def check_labels(layout: Layout, ds: xr.Dataset | None = None) -> None:
+    """Labels need a target, and data that holds it (``ds``, when given)."""
+    if layout.target is None:
+        raise ValueError("the tabularizer has no target: pass target=Target(...)")
+    if ds is None or not layout.labelled(ds):
+        raise ValueError(f"the data lacks the target variable {layout.target!r}: no labels")
 
 
 def select_needed(layout: Layout, ds: xr.Dataset) -> xr.Dataset:

@@ -24,7 +24,7 @@ from ._coords import anchor_cells, anchor_frame, coordinate_values
 from ._copy import RowCopier
 from ._features import FeatureArray, table_extents
 from ._finish import Finisher
-from ._layout import Layout, check_layout
+from ._layout import Layout, check_labels, check_layout
 from ._plan import SampleGrid
 from ._selection import in_mask, nan_windows, resolve_where
 
@@ -118,10 +118,8 @@ class Table:
     ) -> None:
         context = DataContext.of(layout, ds) if context is None else context
         labelled = context.labelled
-        if labelled and not layout.labelled(ds):
-            raise ValueError(
-                f"the data lacks the target variable {layout.target!r}: labels need it"
-            )
+        if labelled:
+            check_labels(layout, ds)
         check_layout(layout, ds, labelled)
         self.layout = layout
         self.labelled = labelled
@@ -217,11 +215,7 @@ class Table:
     def y(self, ids, pos: dict | None = None) -> np.ndarray:
         """Label of each sample: the target variable at the sample's anchor."""
         if self._target is None:
-            if self.layout.target is None:
-                raise ValueError("the tabularizer has no target: pass target=Target(...)")
-            raise ValueError(
-                f"the data lacks the target variable {self.layout.target!r}: no labels"
-            )
+            check_labels(self.layout)  # raises: no target, or no target in the data
         cells = self.anchor_cells(ids, pos)
         d0 = self.grid.dims[0]
         cells[d0] = cells[d0] - self.start  # the target's cells in this slab

@@ -50,6 +50,22 @@ def sample_spans(
     return positions + first, positions + last
 
 
+def check_dim(dim: Hashable, data: xr.Dataset) -> Hashable:
+    """``dim``, a dimension of ``data``."""
+    if dim not in data.dims:
+        raise ValueError(
+            f"dim {dim!r} is not a dimension of the data; its dims are {list(data.dims)}"
+        )
+    return dim
+
+
+def check_distinct_steps(steps: np.ndarray) -> np.ndarray:
+    """``steps`` of a selection, none repeated (a window cannot be cut twice)."""
+    if len(np.unique(steps)) != len(steps):
+        raise ValueError("a WindowData selection must not repeat a step")
+    return steps
+
+
 class WindowData:
     """Gridded data as a sequence of steps along ``dim``, for scikit-learn's splitters.
 
@@ -78,11 +94,7 @@ class WindowData:
         self, data: xr.Dataset | xr.DataArray, dim: Hashable = "time", _steps=None
     ) -> None:
         self.data = as_dataset(data, "data")
-        if dim not in self.data.dims:
-            raise ValueError(
-                f"dim {dim!r} is not a dimension of the data; its dims are {list(self.data.dims)}"
-            )
-        self.dim = dim
+        self.dim = check_dim(dim, self.data)
         n = self.data.sizes[dim]
         self.steps = np.arange(n) if _steps is None else np.asarray(_steps, dtype=np.int64)
 
@@ -96,9 +108,7 @@ class WindowData:
     def __getitem__(self, key) -> WindowData:
         if isinstance(key, tuple):  # scikit-learn indexes arrays as ``X[key, ...]``
             key = key[0]
-        picked = np.atleast_1d(self.steps[key])
-        if len(np.unique(picked)) != len(picked):
-            raise ValueError("a WindowData selection must not repeat a step")
+        picked = check_distinct_steps(np.atleast_1d(self.steps[key]))
         return WindowData(self.data, self.dim, np.sort(picked))
 
     def segments(self) -> list[xr.Dataset]:
@@ -171,7 +181,9 @@ class WindowBlockSplit:
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         return self.n_splits
 
-    def _positions(self, groups) -> np.ndarray:
+    def _check_groups(self, groups) -> np.ndarray:
+        """The anchor positions along ``dim`` that ``groups`` gives (a coordinate frame,
+        or anchor labels), mapped to cells by ``coord`` unless they are cells."""
         if groups is None:
             raise ValueError(
                 "WindowBlockSplit needs the samples' positions: pass groups=coords "
@@ -205,13 +217,8 @@ class WindowBlockSplit:
         if isinstance(X, WindowData):
             yield from self._split_steps(X)
             return
-        positions = self._positions(groups)
-        blocks = np.unique(positions)
-        if len(blocks) < self.n_splits:
-            raise ValueError(
-                f"n_splits={self.n_splits} is more than the {len(blocks)} distinct anchor "
-                f"positions along {self.dim!r}"
-            )
+        positions = self._check_groups(groups)
+        blocks = self._check_n_splits(np.unique(positions), "distinct anchor positions")
         window = self._window()
         first, last = sample_spans(window, positions, self.dim)
         for k, block in enumerate(np.array_split(blocks, self.n_splits)):
@@ -229,8 +236,7 @@ class WindowBlockSplit:
             raise ValueError(
                 f"WindowData is along {data.dim!r} but the split is along {self.dim!r}"
             )
-        if len(data) < self.n_splits:
-            raise ValueError(f"n_splits={self.n_splits} is more than the {len(data)} steps")
+        self._check_n_splits(data.steps, "steps")
         window = self._window(data.data)
         steps = data.steps
         first, last = sample_spans(window, steps, self.dim)
@@ -241,6 +247,15 @@ class WindowBlockSplit:
             if not sum(window.count(self.dim, len(run)) for run in runs if len(run)):
                 raise self._empty_fold(k, steps[test[0]], steps[test[-1]], window)
             yield train, test
+
+    def _check_n_splits(self, blocks: np.ndarray, what: str) -> np.ndarray:
+        """``blocks`` (what the folds cut), if there are at least ``n_splits`` of them."""
+        if len(blocks) < self.n_splits:
+            raise ValueError(
+                f"n_splits={self.n_splits} is more than the {len(blocks)} {what}"
+                + (f" along {self.dim!r}" if what != "steps" else "")
+            )
+        return blocks
 
     def _window(self, data: xr.Dataset | None = None) -> WindowSpec:
         """The window whose spans set the gap: the fitted tabularizer's, or (unfitted,

@@ -55,30 +55,7 @@ class Predictor:
     names: list[str]
 
     def __post_init__(self) -> None:
-        if _is_booster(self.model):
-            if self.method != "predict":
-                raise ValueError(
-                    "an xgboost Booster predicts its objective's output: use "
-                    f"method='predict', got method={self.method!r}"
-                )
-            trained = self.model.feature_names
-            if trained is not None and list(trained) != self.names:
-                raise ValueError(
-                    "the booster was trained on other features than the tabularizer gives: "
-                    f"{_first_difference(list(trained), self.names)}"
-                )
-        elif not callable(getattr(self.model, self.method, None)):
-            raise TypeError(
-                f"model must have a {self.method} method (a fitted scikit-learn estimator or "
-                f"Pipeline, an xgboost model), got {type(self.model).__name__}"
-            )
-        else:
-            trained = getattr(self.model, "feature_names_in_", None)
-            if trained is not None and list(map(str, trained)) != self.names:
-                raise ValueError(
-                    "the model was fitted on other features than the tabularizer gives: "
-                    f"{_first_difference(list(map(str, trained)), self.names)}"
-                )
+        check_model(self.model, self.method, self.names)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         if _is_booster(self.model):
@@ -88,11 +65,53 @@ class Predictor:
         return np.asarray(getattr(self.model, self.method)(X))
 
 
+def check_model(model: Any, method: str, names: list[str]) -> None:
+    """``model`` can give ``method`` of rows with the features ``names`` (the names it
+    was trained on, when it knows them)."""
+    if _is_booster(model):
+        if method != "predict":
+            raise ValueError(
+                "an xgboost Booster predicts its objective's output: use "
+                f"method='predict', got method={method!r}"
+            )
+        trained = model.feature_names
+        if trained is not None and list(trained) != names:
+            raise ValueError(
+                "the booster was trained on other features than the tabularizer gives: "
+                f"{_first_difference(list(trained), names)}"
+            )
+    elif not callable(getattr(model, method, None)):
+        raise TypeError(
+            f"model must have a {method} method (a fitted scikit-learn estimator or "
+            f"Pipeline, an xgboost model), got {type(model).__name__}"
+        )
+    else:
+        trained = getattr(model, "feature_names_in_", None)
+        if trained is not None and list(map(str, trained)) != names:
+            raise ValueError(
+                "the model was fitted on other features than the tabularizer gives: "
+                f"{_first_difference(list(map(str, trained)), names)}"
+            )
+
+
 def _first_difference(trained: list, names: list) -> str:
     if len(trained) != len(names):
         return f"{len(trained)} features at training, {len(names)} now"
     i = next(i for i, (a, b) in enumerate(zip(trained, names, strict=True)) if a != b)
     return f"feature {i} was {trained[i]!r} at training and is {names[i]!r} now"
+
+
+def check_model_and_tab(model: Any, tab: object) -> tuple[Any, WindowTabularizer]:
+    """The model and its tabularizer: ``tab``, or without it the first step of a
+    Pipeline ``model`` (the model then being the rest)."""
+    if tab is not None:
+        return model, tab
+    if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
+        raise TypeError(
+            "tab may be None only when model is a Pipeline whose first step is a "
+            f"WindowTabularizer, got {type(model).__name__}"
+        )
+    return model[1:], model[0]
 
 
 def _fill(
@@ -182,13 +201,7 @@ def predict(
     >>> pred.name, pred.sizes["time"], str(pred.time.values[-1])[:10]  # one day past
     ('tasmax', 11, '1850-01-11')
     """
-    if tab is None:
-        if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
-            raise TypeError(
-                "tab may be None only when model is a Pipeline whose first step is a "
-                f"WindowTabularizer, got {type(model).__name__}"
-            )
-        tab, model = model[0], model[1:]
+    model, tab = check_model_and_tab(model, tab)
     layout = tab.get_layout()
     batch_size = check_int("batch_size", batch_size, 1)
     prefetch = check_int("prefetch", prefetch, 0)
