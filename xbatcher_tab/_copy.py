@@ -255,7 +255,7 @@ class RowCopier:
         for f in self.features:
             index = tuple(pos[d] for d in f.dims)
             windows = f.scattered_windows(n, self.budget)
-            gather_rows(windows, index, out[:, f.columns], rows=at)
+            gather_rows(windows, index, out[:, f.columns], at=at)
 
     def _copy_block(self, p0: int, out: np.ndarray, ids: np.ndarray) -> None:
         """Rows of every sample at position ``p0`` of the outermost dim, in id order.

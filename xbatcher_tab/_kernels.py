@@ -176,12 +176,12 @@ def gather_rows(
     index: tuple[np.ndarray, ...],
     out: np.ndarray,
     chunk_bytes: int = 1 << 21,
-    rows: np.ndarray | None = None,
+    at: np.ndarray | None = None,
 ) -> np.ndarray:
     """Copy the windows at ``index`` (one array per leading axis of ``view``) into the
     rows of ``out`` (shape ``(n, cells)``), in chunks of rows small enough for the
-    temporary to stay in cache. With ``rows`` (distinct, one per window), window ``i``
-    goes to row ``rows[i]`` of ``out`` instead of row ``i``: a gather and a scatter in
+    temporary to stay in cache. With ``at`` (distinct rows of ``out``, one per window),
+    window ``i`` goes to row ``at[i]`` of ``out`` instead of row ``i``: a gather and a scatter in
     one pass.
 
     Examples
@@ -189,18 +189,18 @@ def gather_rows(
     >>> v = window_view(np.arange(6.0), [0], [3], [1])
     >>> gather_rows(v, (np.array([3, 0]),), np.empty((2, 3))).tolist()
     [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
-    >>> gather_rows(v, (np.array([3, 0]),), np.zeros((3, 3)), rows=np.array([2, 0])).tolist()
+    >>> gather_rows(v, (np.array([3, 0]),), np.zeros((3, 3)), at=np.array([2, 0])).tolist()
     [[0.0, 1.0, 2.0], [0.0, 0.0, 0.0], [3.0, 4.0, 5.0]]
     """
-    n = out.shape[0] if rows is None else rows.size
+    n = out.shape[0] if at is None else at.size
     if not index:  # nothing to index: every row is the whole (broadcast) view
-        out[... if rows is None else rows] = view.reshape(1, -1)
+        out[... if at is None else at] = view.reshape(1, -1)
         return out
     chunk = max(1, chunk_bytes // max(1, out.shape[1] * out.itemsize))
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         part = view[tuple(i[start:stop] for i in index)].reshape(stop - start, -1)
-        out[slice(start, stop) if rows is None else rows[start:stop]] = part
+        out[slice(start, stop) if at is None else at[start:stop]] = part
     return out
 
 
