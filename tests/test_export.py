@@ -263,7 +263,7 @@ def test_export_reads_grib(run, tmp_path):
 def test_a_failed_read_is_one_line_in_the_real_command(tmp_path):
     """In its own process, after a corrupt chunk, the command prints its one line and
     nothing else: the reads zarr had in flight beside the failed one (many, in a store
-    of small chunks) do not complain at exit (they did in 3 of 8 runs)."""
+    of small chunks) do not complain at exit (they did in 3 of 8 runs, in three ways)."""
     store = tmp_path / "small_chunks.zarr"
     ds = xt.datasets.tasmax(time=12, lat=6, lon=7).chunk({"time": 4, "lat": 1, "lon": 1})
     ds.to_zarr(store, consolidated=False)
