@@ -87,8 +87,10 @@ def test_integer_positions_and_errors():
         np.testing.assert_array_equal(b, d)
     with pytest.raises(ValueError, match="needs the samples' positions"):
         next(WindowBlockSplit(tab, 3).split(X, y))
-    with pytest.raises(ValueError, match="not integer positions: pass coord"):
+    with pytest.raises(ValueError, match="which has a coordinate: pass coord"):
         next(WindowBlockSplit(tab, 3).split(X, y, coords))
+    with pytest.raises(ValueError, match="not integer positions: pass coord"):
+        next(WindowBlockSplit(tab, 3).split(X, y, coords["time"].to_numpy()))
     with pytest.raises(ValueError, match="n_splits must be an integer >= 2, got 1"):
         WindowBlockSplit(tab, 1)
     with pytest.raises(ValueError, match="n_splits=40 is more than the 5 distinct"):
@@ -115,3 +117,18 @@ def test_unfitted_tabularizers_split_with_the_window_fit_would_learn(fitted):
     for (a, b), (c, d) in zip(folds, fitted_folds, strict=True):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
+
+
+def test_integer_labels_are_not_taken_for_positions():
+    """An integer time coordinate of step 6: its labels are not positions. Without
+    ``coord`` the frame is refused; with it no training window shares a step with a
+    test window (read as positions, 144 did)."""
+    ds = xt.datasets.tasmax(time=24, lat=3, lon=4).assign_coords(time=np.arange(24) * 6)
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=xt.Target("tasmax", lead={"time": 1}))
+    X, y, coords = tab.tabularize(ds)
+    with pytest.raises(ValueError, match="labels are not positions, even integer ones"):
+        next(WindowBlockSplit(tab, 4).split(X, y, coords))
+    steps = ds.get_index("time").get_indexer(coords["time"])
+    for train, test in WindowBlockSplit(tab, 4, coord=ds["time"]).split(X, y, coords):
+        used = {s for a in steps[test] for s in range(a - 3, a + 1)}  # window and label
+        assert not any(set(range(a - 3, a + 1)) & used for a in steps[train])

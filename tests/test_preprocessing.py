@@ -43,7 +43,8 @@ def preprocessing(draw, ds, kw):
     if draw(st.booleans()):
         dims = [d for d in ds.dims if draw(st.booleans())]
         rng = np.random.default_rng(draw(st.integers(0, 999)))
-        where = xr.DataArray(rng.random([ds.sizes[d] for d in dims]) < 0.7, dims=dims)
+        labels = {d: ds[d] for d in dims if d in ds.coords}  # aligned by label where it can
+        where = xr.DataArray(rng.random([ds.sizes[d] for d in dims]) < 0.7, labels, dims)
     dropna = draw(st.sampled_from([kw["dropna"], "target"])) if kw["target"] else kw["dropna"]
     return dict(
         center=center,

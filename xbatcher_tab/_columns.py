@@ -81,7 +81,7 @@ def check_coord_features(
 ) -> tuple[tuple[str, str], ...]:
     """``coord_features``: ``(source, encoding)`` pairs from a list of sources (raw) or a
     dict source -> "raw" | "cyclic". A source is a dim (its coordinate) or
-    ``dim.field`` with a calendar field of a datetime coordinate.
+    ``dim.field`` with a calendar field of a time coordinate (datetime64 or cftime).
 
     Examples
     --------
@@ -118,8 +118,8 @@ def check_coord_features(
             )
         if field_ and datetime_dims is not None and dim not in datetime_dims:
             raise ValueError(
-                f"coord_features names {source!r}, but {dim!r} has no datetime coordinate "
-                "to take a calendar field from"
+                f"coord_features names {source!r}, but {dim!r} has no time coordinate "
+                "(datetime64 or cftime) to take a calendar field from"
             )
         if encoding not in ("raw", "cyclic"):
             raise ValueError(

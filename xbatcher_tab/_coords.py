@@ -2,41 +2,55 @@
 
 One home for everything that turns positions into labels and back:
 
+* a dim's labels (:class:`Labels`): cells -> labels, extended past the coordinate's
+  end for forecasts (by a given step, the coordinate's regular step, or its calendar
+  frequency: :mod:`~xbatcher_tab._time`), with the coordinate's attributes;
+* the direction of a coordinate (:func:`direction`) and data put in a layout's order
+  (:func:`in_order`), so windows are never mirrored;
 * ids -> anchor cells -> the coordinate frame (:func:`anchor_cells`,
   :func:`anchor_frame`, :func:`sample_frame`), for tables, slabs and dask blocks;
-* cells -> labels, extrapolated past the coordinate's end by its regular step for
-  forecasts (:func:`coordinate_labels`, :func:`extended`);
 * labels -> cells (:func:`label_positions`), for ``to_grid``, splits and weights;
-* the anchors' coordinates as features (:func:`coordinate_features`: raw labels or
-  calendar fields, optionally cyclic);
+* the anchors' coordinates as features (:func:`coordinate_features`: days since an
+  epoch or numbers, calendar fields, optionally cyclic);
 * the map predictions land on (:class:`MapLayout`), for ``to_grid`` and ``predict``.
-
-Direction and calendar (cftime) handling belong here too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ._plan import SampleGrid
+from ._time import (
+    EPOCH,
+    calendar_field,
+    days_in_year,
+    days_since_epoch,
+    describe_steps,
+    infer_frequency,
+    label_kind,
+    labels_after,
+    regular_step,
+)
 
 __all__ = [
     "CALENDAR",
     "PERIODS",
+    "Labels",
     "MapLayout",
     "anchor_cells",
     "anchor_frame",
     "coordinate_features",
-    "coordinate_labels",
     "coordinate_values",
-    "extended",
+    "direction",
+    "in_order",
+    "is_longitude",
     "label_positions",
-    "regular_step",
+    "map_dtype",
     "sample_frame",
     "sample_positions",
 ]
@@ -44,80 +58,151 @@ __all__ = [
 CALENDAR = ("year", "month", "day", "dayofyear", "dayofweek", "hour", "minute")
 # periods of the fields that have one, for the cyclic (sin, cos) encoding
 PERIODS = {"month": 12, "dayofweek": 7, "hour": 24, "minute": 60, "lon": 360.0, "longitude": 360.0}
-# pandas' names of the calendar fields that xarray spells without underscores
-PANDAS_FIELDS = {"dayofyear": "day_of_year", "dayofweek": "day_of_week"}
 
 
-# -- labels of cells, and cells of labels ---------------------------------------------------
+# -- a dim's labels -------------------------------------------------------------------------
 
 
-def coordinate_values(ds: xr.Dataset, dims: Iterable[Hashable]) -> dict:
-    """Each dim's 1-D index coordinate values, or None for dims without one."""
-    return {
-        d: (np.asarray(ds[d].values) if d in ds.coords and ds[d].dims == (d,) else None)
-        for d in dims
-    }
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """A dim's coordinate labels, and how to label cells past their end.
 
-
-def coordinate_labels(values: np.ndarray | None, cells: np.ndarray, dim: Hashable) -> np.ndarray:
-    """Labels of ``cells`` (integer positions) on a dim's coordinate ``values``.
-
-    Cells past the coordinate's end (the anchors of forecasts) are labelled by
-    extrapolating its regular step: ``values[-1] + k * step``, for numeric and datetime
-    coordinates. A dim without a coordinate (``values`` None) is labelled by position.
+    ``step`` is how forecasts past the end are labelled: None (the coordinate's own
+    regular step, or its calendar frequency for months or years) or one given (a
+    number, a time delta or a frequency string such as ``"MS"``); ``attrs`` and
+    ``encoding`` are the coordinate's, kept on maps.
 
     Examples
     --------
-    >>> days = np.array(["2000-01-01", "2000-01-02"], dtype="datetime64[D]")
-    >>> coordinate_labels(days, np.array([0, 1, 2]), "time").tolist()
-    [datetime.date(2000, 1, 1), datetime.date(2000, 1, 2), datetime.date(2000, 1, 3)]
-    >>> coordinate_labels(None, np.array([3, 4]), "x").tolist()
-    [3, 4]
+    >>> days = xr.date_range("2001-02-27", periods=2, calendar="noleap", use_cftime=True)
+    >>> [str(d)[:10] for d in Labels("time", days.values).at(np.array([0, 2]))]
+    ['2001-02-27', '2001-03-01']
     """
-    cells = np.asarray(cells, dtype=np.int64)
-    if values is None:
-        return cells
-    n = len(values)
-    if not cells.size or cells.max() < n:
-        return values[cells]
-    step = regular_step(values, dim)
-    inside = np.minimum(cells, n - 1)
-    ahead = cells - inside  # 0 inside the coordinate, k cells past its end
-    return values[inside] + ahead * step
+
+    dim: Hashable
+    values: np.ndarray
+    step: object = None
+    attrs: dict = field(default_factory=dict)
+    encoding: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ds: xr.Dataset | xr.DataArray, dim: Hashable, step: object = None):
+        """The labels of ``dim`` in ``ds`` (its 1-D index coordinate), or None."""
+        if dim not in ds.coords or ds[dim].dims != (dim,):
+            return None
+        coord = ds[dim]
+        return cls(dim, np.asarray(coord.values), step, dict(coord.attrs), dict(coord.encoding))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def kind(self) -> str:
+        return label_kind(self.values)
+
+    def past_end(self) -> object:
+        """The step that labels cells past the end: the one given, else the regular
+        step, else the calendar frequency; an error saying how to give one if none."""
+        if self.step is not None:
+            return self.step
+        step = regular_step(self.values)
+        if step is not None:
+            return step
+        freq = infer_frequency(self.values)
+        if freq is not None:
+            return freq
+        raise ValueError(
+            f"cannot label forecasts past the end of {self.dim!r}: its coordinate has no "
+            f"regular step ({describe_steps(self.values, self.dim)}) and no calendar "
+            "frequency; give forecast_step= (e.g. 'MS', a number or a time delta) or "
+            "forecast=False to predict inside the data only"
+        )
+
+    def can_extend(self) -> bool:
+        """Whether cells past the end can be labelled (see :meth:`past_end`)."""
+        try:
+            self.past_end()
+        except ValueError:
+            return False
+        return True
+
+    def at(self, cells) -> np.ndarray:
+        """Labels of ``cells`` (positions; past the end for forecasts)."""
+        cells = np.asarray(cells, dtype=np.int64)
+        n = len(self.values)
+        if not cells.size or cells.max() < n:
+            return self.values[cells]
+        after = labels_after(self.values, int(cells.max()) - n + 1, self.past_end())
+        inside = cells < n
+        out = np.empty(cells.shape, dtype=after.dtype if after.dtype != object else object)
+        out[inside] = self.values[cells[inside]]
+        out[~inside] = after[cells[~inside] - n]
+        return out
+
+    def extended(self, length: int) -> np.ndarray:
+        """The labels of cells ``0 .. length - 1`` (past the end as :meth:`at`)."""
+        return self.at(np.arange(length))
 
 
-def extended(values: np.ndarray | None, length: int, dim: Hashable) -> np.ndarray | None:
-    """A coordinate's labels for ``length`` cells: its own, then extrapolated past its
-    end by its regular step (None stays None: a dim without a coordinate).
+def coordinate_values(
+    ds: xr.Dataset, dims: Iterable[Hashable], steps: Mapping | None = None
+) -> dict:
+    """Each dim's :class:`Labels`, or None for dims without a coordinate; ``steps``:
+    the step past the end of some dims (see :class:`Labels`)."""
+    steps = steps or {}
+    return {d: Labels.of(ds, d, steps.get(d)) for d in dims}
+
+
+LONGITUDE_UNITS = {"degrees_east", "degree_east", "degree_E", "degrees_E", "degreeE", "degreesE"}
+
+
+def is_longitude(ds: xr.Dataset | xr.DataArray, dim: Hashable) -> bool:
+    """Whether ``dim``'s coordinate is a longitude: by CF ``standard_name`` or
+    ``units``, else by the name lon or longitude."""
+    if dim not in ds.coords:
+        return False
+    attrs = ds[dim].attrs
+    if attrs.get("standard_name") == "longitude" or attrs.get("units") in LONGITUDE_UNITS:
+        return True
+    return str(dim).lower() in ("lon", "longitude")
+
+
+def direction(values) -> int:
+    """1 for labels that strictly increase, -1 for strictly decreasing, 0 otherwise
+    (repeated or unordered labels, or fewer than two).
 
     Examples
     --------
-    >>> extended(np.array([0.0, 2.5]), 4, "x").tolist()
-    [0.0, 2.5, 5.0, 7.5]
+    >>> direction([1, 2, 3]), direction([90.0, 0.0, -90.0]), direction([1, 3, 2])
+    (1, -1, 0)
     """
-    if values is None:
-        return None
-    return coordinate_labels(values, np.arange(length), dim)
+    index = pd.Index(np.asarray(values))
+    if len(index) < 2 or not index.is_unique:
+        return 0
+    if index.is_monotonic_increasing:
+        return 1
+    return -1 if index.is_monotonic_decreasing else 0
 
 
-def regular_step(values: np.ndarray, dim: Hashable):
-    """The constant step of a coordinate, or a clear error if it has none."""
-    kind = np.asarray(values).dtype.kind
-    if len(values) < 2 or kind not in "iufmM":
-        raise ValueError(
-            f"cannot label forecasts past the end of {dim!r}: its coordinate needs a regular "
-            f"numeric or datetime step to extrapolate, got {len(values)} value(s) of dtype "
-            f"{np.asarray(values).dtype}"
-        )
-    steps = np.diff(values)
-    step = steps[0]
-    regular = np.all(steps == step) if kind in "iumM" else np.allclose(steps, step, rtol=1e-9)
-    if not regular:
-        raise ValueError(
-            f"cannot label forecasts past the end of {dim!r}: its coordinate is irregular "
-            f"(steps from {steps.min()} to {steps.max()}); forecasts need a regular step"
-        )
-    return step
+def in_order(ds: xr.Dataset, directions: Mapping[Hashable, int]) -> xr.Dataset:
+    """``ds`` with each dim of ``directions`` in that direction (1 increasing, -1
+    decreasing): reversed where it runs the other way, sorted where its labels are
+    unordered (lazy for dask-backed data). Dims without a coordinate or a direction
+    are left as they are."""
+    order = {}
+    for d, wanted in directions.items():
+        labels = Labels.of(ds, d)
+        if not wanted or labels is None or len(labels) < 2:
+            continue
+        have = direction(labels.values)
+        if have == wanted:
+            continue
+        if have == -wanted:
+            order[d] = slice(None, None, -1)
+        else:
+            ranks = np.argsort(labels.values, kind="stable")
+            order[d] = ranks if wanted > 0 else ranks[::-1]
+    return ds.isel(order) if order else ds
 
 
 def label_positions(values, labels, dim: Hashable, owner: str, hint: str = "") -> np.ndarray:
@@ -174,7 +259,7 @@ def anchor_frame(values: Mapping, cells: Mapping, ids) -> pd.DataFrame:
     """The coordinate frame: per dim, the label of each sample's anchor ``cells`` on
     the coordinate ``values`` (extrapolated past its end; the cell itself for a dim
     without a coordinate), indexed by sample id."""
-    columns = {d: coordinate_labels(values[d], idx, d) for d, idx in cells.items()}
+    columns = {d: idx if values[d] is None else values[d].at(idx) for d, idx in cells.items()}
     return pd.DataFrame(columns, index=pd.Index(np.asarray(ids, dtype=np.int64), name="sample"))
 
 
@@ -193,38 +278,42 @@ def coordinate_features(
 ) -> np.ndarray:
     """Columns of the anchors' coordinate features, ``(n_samples, n_columns)``.
 
-    ``specs`` are ``(source, encoding)`` pairs: a source is a dim (its coordinate label,
-    or the anchor's position for a dim without a coordinate) or ``dim.field``, a
-    calendar field of a datetime coordinate (``time.hour``); "cyclic" gives its sine
-    and cosine over the field's period (a day of year over its year's length).
+    ``specs`` are ``(source, encoding)`` pairs: a source is a dim (its coordinate label:
+    for time labels, days since 1970-01-01 in their calendar, so the unit does not
+    depend on the datetime64 resolution; the anchor's position for a dim without a
+    coordinate) or ``dim.field``, a calendar field of a time coordinate
+    (``time.hour``), in its calendar; "cyclic" gives its sine and cosine over the
+    field's period (a day of year over its year's length in its calendar).
 
     Examples
     --------
     >>> hours = np.array(["2000-01-01T06", "2000-01-01T18"], dtype="datetime64[h]")
-    >>> coordinate_features({"time": hours}, {"time": np.array([0, 1])},
+    >>> time = {"time": Labels("time", hours)}
+    >>> coordinate_features(time, {"time": np.array([0, 1])},
     ...                     [("time.hour", "raw"), ("time.hour", "cyclic")]).round(6).tolist()
     [[6.0, 1.0, 0.0], [18.0, -1.0, -0.0]]
     """
     columns = []
     for source, encoding in specs:
         dim, _, field_ = source.partition(".")
-        labels = coordinate_labels(values[dim], cells[dim], dim)
+        labels = cells[dim] if values[dim] is None else values[dim].at(cells[dim])
+        kind = label_kind(labels)
         if field_:
-            if np.asarray(labels).dtype.kind != "M":
+            if kind not in ("datetime", "cftime"):
                 raise ValueError(
-                    f"coord_features {source!r} needs a datetime coordinate along {dim!r}, "
+                    f"coord_features {source!r} needs a time coordinate along {dim!r}, "
                     f"got dtype {np.asarray(labels).dtype}"
                 )
-            index = pd.DatetimeIndex(labels)
-            attribute = PANDAS_FIELDS.get(field_, field_)
-            raw = np.asarray(getattr(index, attribute), dtype=np.float64)
+            raw = calendar_field(labels, field_)
+        elif kind in ("datetime", "cftime"):
+            raw = days_since_epoch(labels)  # days since EPOCH, in the labels' calendar
         else:
             raw = np.asarray(labels, dtype=np.float64)
         if encoding != "cyclic":
             columns.append(raw)
             continue
         if field_ == "dayofyear":
-            phase = (raw - 1) / np.where(index.is_leap_year, 366.0, 365.0)
+            phase = (raw - 1) / days_in_year(labels)
         elif field_ in ("month",):
             phase = (raw - 1) / PERIODS[field_]
         else:
@@ -234,7 +323,20 @@ def coordinate_features(
     return np.stack(columns, axis=1).astype(dtype) if columns else np.empty((n, 0), dtype)
 
 
+assert EPOCH == "1970-01-01"  # the unit coordinate_features documents
+
+
 # -- the map ----------------------------------------------------------------------------------
+
+
+def map_dtype(dtype) -> np.dtype:
+    """The dtype of a map of values of ``dtype`` with missing cells: a float type for
+    numbers and booleans (NaN where missing), ``object`` for anything else, such as
+    string class labels (NaN where missing, as pandas marks it)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biuf":
+        return np.result_type(dtype, np.float32)
+    return dtype if dtype.kind == "c" else np.dtype(object)
 
 
 @dataclass(frozen=True)
@@ -243,12 +345,13 @@ class MapLayout:
 
     ``axes`` holds each dim's labels (its coordinate, extended past the data's end
     where anchors lie there, or the cell numbers of a dim without a coordinate);
-    ``labelled`` the dims whose axis is a coordinate (the others get none on the map).
+    ``labels`` each dim's :class:`Labels` (None without a coordinate: such dims get no
+    coordinate on the map), whose attributes and encoding the map's coordinates keep.
     """
 
     dims: tuple[Hashable, ...]
     axes: dict
-    labelled: frozenset
+    labels: dict
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -256,8 +359,21 @@ class MapLayout:
 
     @property
     def coords(self) -> dict:
-        """The map's coordinates: the labelled dims' axes."""
-        return {d: self.axes[d] for d in self.dims if d in self.labelled}
+        """The map's coordinates, with their attributes and encoding (a time axis keeps
+        its units and calendar, a latitude its ``standard_name``)."""
+        out = {}
+        for d in self.dims:
+            if self.labels.get(d) is not None:
+                labels = self.labels[d]
+                var = xr.Variable((d,), self.axes[d], dict(labels.attrs))
+                var.encoding = {k: v for k, v in labels.encoding.items() if k in KEPT_ENCODING}
+                out[d] = var
+        return out
+
+    def empty(self, dtype, extra: tuple = ()) -> np.ndarray:
+        """A map of ``dtype`` values (see :func:`map_dtype`), every cell missing."""
+        dtype = map_dtype(dtype)
+        return np.full(self.shape + tuple(extra), np.nan, dtype=dtype)
 
     @classmethod
     def of_anchors(
@@ -265,14 +381,14 @@ class MapLayout:
     ) -> MapLayout:
         """The data's grid over ``dims`` (an order of ``grid``'s dims), extended past
         its end to the last anchor of ``grid`` (forecasts along lead dims); ``sizes``
-        and ``values`` are the data's dim lengths and coordinate values."""
+        and ``values`` are the data's dim lengths and :class:`Labels`."""
         axes = {}
         for d in dims:
             count = grid.counts[grid.dims.index(d)]
             last = grid.spec.anchor_cell(d, count - 1)
             length = max(int(sizes[d]), last + 1 if count else 0)
-            axes[d] = np.arange(length) if values[d] is None else extended(values[d], length, d)
-        return cls(tuple(dims), axes, frozenset(d for d in dims if values[d] is not None))
+            axes[d] = np.arange(length) if values[d] is None else values[d].extended(length)
+        return cls(tuple(dims), axes, {d: values[d] for d in dims})
 
     @classmethod
     def of_frame(
@@ -285,21 +401,19 @@ class MapLayout:
         """The grid of a coordinate ``frame``: ``like``'s (extended along lead dims by
         at most the lead, to hold forecasts' anchors past its end) or, without
         ``like``, the sorted labels the frame holds."""
-        axes, labelled = {}, set()
+        axes, labels = {}, {}
         for d in dims:
-            labels = frame[d].to_numpy()
+            in_frame = frame[d].to_numpy()
             if like is None:
-                axes[d] = np.sort(pd.unique(labels))
-                labelled.add(d)
+                axes[d] = np.sort(pd.unique(in_frame))
+                labels[d] = Labels(d, axes[d])
                 continue
             if d not in like.dims:
                 raise ValueError(f"like has no dimension {d!r}; its dims are {list(like.dims)}")
-            if d in like.coords:
-                labelled.add(d)
-                axes[d] = _extended_to(np.asarray(like[d].values), labels, d, leads.get(d, 0))
-            else:
-                axes[d] = _extended_to(np.arange(like.sizes[d]), labels, d, leads.get(d, 0))
-        return cls(tuple(dims), axes, frozenset(labelled))
+            labels[d] = Labels.of(like, d)
+            own = labels[d] or Labels(d, np.arange(like.sizes[d]))
+            axes[d] = _extended_to(own, in_frame, leads.get(d, 0))
+        return cls(tuple(dims), axes, labels)
 
     def positions(self, frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
         """Where each row of a coordinate frame lands: its cell along every dim."""
@@ -308,13 +422,23 @@ class MapLayout:
         )
 
 
-def _extended_to(values: np.ndarray, labels: np.ndarray, dim: Hashable, most: int) -> np.ndarray:
-    """``values`` (a grid axis, increasing) extended by its regular step, by at most
-    ``most`` cells, to hold the labels past its end (the anchors of forecasts)."""
-    if not most or not len(values) or not len(labels) or not labels.max() > values[-1]:
+# what maps keep of a coordinate's encoding (how it is written to files)
+KEPT_ENCODING = ("units", "calendar", "dtype")
+
+
+def _extended_to(labels: Labels, in_frame: np.ndarray, most: int) -> np.ndarray:
+    """``labels``' values extended past their end by at most ``most`` cells, as far as
+    needed to hold the frame's labels that lie past it (the anchors of forecasts)."""
+    values = labels.values
+    n = len(values)
+    if not most or not n or not len(in_frame) or not labels.can_extend():
         return values
-    if np.asarray(values).dtype.kind not in "iufmM":
+    try:
+        beyond = in_frame.max() > values[-1]
+    except TypeError:  # labels that do not compare
         return values
-    step = regular_step(values, dim)
-    extra = min(most, int(np.ceil((labels.max() - values[-1]) / step)))
-    return extended(values, len(values) + extra, dim)
+    if not beyond:
+        return values
+    ahead = labels.at(np.arange(n, n + most))
+    needed = int(np.searchsorted(ahead, in_frame.max(), side="right"))
+    return labels.extended(n + needed)

@@ -26,7 +26,7 @@ from ._window import WindowSpec
 if TYPE_CHECKING:  # the layout is made below this module
     from ._layout import Layout
 
-__all__ = ["Extent", "FeatureArray", "table_extents", "with_margins"]
+__all__ = ["Extent", "FeatureArray", "check_fits", "table_extents", "with_margins"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class FeatureArray:
         if layout.scaling is not None:
             mean, std = layout.scaling[plan.variable]
             values = (np.asarray(values, dtype=np.float64) - mean) / std
+        check_fits(values, layout.dtype, plan.variable)
         if any(e.before or e.after for e in extents.values()):
             axes = [(dims.index(d), e) for d, e in extents.items()]
             arr = with_margins(values, axes, layout.dtype)
@@ -171,6 +172,42 @@ class FeatureArray:
 
 
 _EXPANDING = threading.Lock()
+
+
+def check_fits(values: np.ndarray, dtype: np.dtype, variable: Hashable) -> None:
+    """Raise if ``values`` change when cast to the rows' ``dtype``: an integer dtype
+    takes integers within its range (no NaN, no fraction), float16 values up to 65504."""
+    dtype = np.dtype(dtype)
+    values = np.asarray(values)
+    if dtype.kind == "f" and dtype.itemsize >= 4 or not values.size:
+        return
+    if dtype.kind == "f":  # float16: the rest fits, at its precision
+        big = np.nanmax(np.abs(values)) if values.dtype.kind == "f" else np.abs(values).max()
+        if big > np.finfo(dtype).max:
+            raise ValueError(
+                f"variable {variable!r} holds {big:g}, beyond dtype {dtype}'s largest value "
+                f"({np.finfo(dtype).max:g}); use dtype='float32'"
+            )
+        return
+    info = np.iinfo(dtype)
+    if values.dtype.kind == "f":
+        if np.isnan(values).any():
+            raise ValueError(
+                f"variable {variable!r} holds NaN, which dtype {dtype} cannot hold; use a "
+                "float dtype such as 'float32'"
+            )
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise ValueError(
+                f"variable {variable!r} holds values that are not integers (e.g. "
+                f"{values[values != np.round(values)].flat[0]:g}), which dtype {dtype} would "
+                "change; use a float dtype such as 'float32'"
+            )
+    lo, hi = values.min(), values.max()
+    if lo < info.min or hi > info.max:
+        raise ValueError(
+            f"variable {variable!r} holds values from {lo:g} to {hi:g}, outside dtype "
+            f"{dtype}'s range {info.min}..{info.max}; use a wider dtype such as 'float32'"
+        )
 
 
 def table_extents(

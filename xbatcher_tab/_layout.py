@@ -8,10 +8,12 @@ blocks, splits, feature names) asks it, so they cannot disagree.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ._columns import (
@@ -21,14 +23,25 @@ from ._columns import (
     check_coord_features,
     check_stats,
 )
+from ._coords import Labels, direction, in_order, is_longitude
 from ._copy import CopyBudget
 from ._plan import SampleGrid, sample_grid
 from ._selection import check_dropna, check_where
-from ._window import Target, WindowSpec, check_lead, make_window_spec
+from ._window import Target, WindowSpec, boundary_periods, check_lead, make_window_spec
 from .weights import check_weight
+
+logger = logging.getLogger("xbatcher_tab")
+
+# dims of CF bounds variables (time_bnds(time, bnds), lat_bnds(lat, bnds), vertices, ...)
+TIMES = ("datetime", "cftime")  # label kinds with calendar fields
+BOUNDS_DIMS = {"bnds", "bnd", "nbnd", "nbnds", "nv", "bounds", "vertices", "nvertex"}
 
 __all__ = [
     "Layout",
+    "check_coordinates",
+    "check_periodic",
+    "field_variables",
+    "in_layout_order",
     "check_dtype",
     "check_labels",
     "check_layout",
@@ -63,6 +76,11 @@ class Layout:
     where : a boolean DataArray or a callable selecting samples by their anchor.
     weight : each sample's weight, by its anchor: None, a
         :class:`~xbatcher_tab.weights.CosLat` or a DataArray over some sample dims.
+    directions : per dim with a coordinate, the direction of its labels at fit (1
+        increasing, -1 decreasing, 0 unordered): later data is put in this order.
+    periods : per periodic dim whose period is known (longitude: 360), that period.
+    skipped : data variables left out of the default features, with the reason (CF
+        bounds, non-numeric variables).
     n_jobs : threads that gather rows (not part of the table: the rows are the same).
     budget : how the copy engine stages its copies (nor is this: see
         :class:`~xbatcher_tab._copy.CopyBudget`).
@@ -83,6 +101,9 @@ class Layout:
     coord_features: tuple[tuple[str, str], ...] = ()
     where: object = field(default=None, compare=False)
     weight: object = field(default=None, compare=False)
+    directions: dict = field(default_factory=dict)
+    periods: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict, compare=False)
     n_jobs: int = field(default=1, compare=False)
     budget: CopyBudget = field(default=CopyBudget(), compare=False)
 
@@ -162,7 +183,10 @@ def learn_layout(
     sizes = dict(ds.sizes)
     dropna = check_dropna(dropna)
     where = check_where(where)
-    names = check_variables(variables, ds)
+    if variables is None:  # the fields; CF bounds and other non-fields are left out
+        names, skipped = field_variables(ds)
+    else:
+        names, skipped = check_variables(variables, ds), {}
     np_dtype = check_dtype(dtype)
     target = check_target(target, ds)
     target_name = target.variable if target is not None else None
@@ -171,7 +195,10 @@ def learn_layout(
     target_attrs = dict(ds[target_name].attrs) if target is not None else {}
     window = make_window_spec(input_dims, input_overlap, sizes, lead, boundary)
     check_pad_dtype(window, np_dtype)
+    periods = {**boundary_periods(boundary)}
     dims = sample_order(ds, names, target_name)
+    directions = check_coordinates(ds, dims, window)
+    periods = check_periodic(ds, window, periods)
     return Layout(
         dims=dims,
         window=window,
@@ -188,10 +215,13 @@ def learn_layout(
         coord_features=check_coord_features(
             coord_features,
             list(sizes),
-            [d for d in sizes if d in ds.coords and ds[d].dtype.kind == "M"],
+            [d for d in sizes if (lab := Labels.of(ds, d)) is not None and lab.kind in TIMES],
         ),
         where=where,
         weight=check_weight(weight, ds, dims),
+        directions=directions,
+        periods=periods,
+        skipped=skipped,
     )
 
 
@@ -199,26 +229,44 @@ def sample_order(ds: xr.Dataset, variables: Sequence, target: Hashable | None) -
     """The dims samples are enumerated over, outermost first, whatever order a store
     lists its variables or dims in: the dims of the variable with the most dims (the
     first such among the feature variables, in order, then the target) in that
-    variable's own order, then new dims of the other variables in turn, then the
-    data's other dims sorted by name. A variable keeps its dim order wherever the data
-    comes from (memory, netCDF, zarr); a Dataset's dims do not."""
+    variable's own order, then new dims of the other variables in turn. Dims no such
+    variable has (a CF ``bnds``) are not sample dims. A variable keeps its dim order
+    wherever the data comes from (memory, netCDF, zarr); a Dataset's dims do not."""
     needed = list(dict.fromkeys([*variables, *([target] if target is not None else [])]))
     widest = max(needed, key=lambda v: len(ds[v].dims))  # the first of the widest
     order: list = list(ds[widest].dims)
     for v in needed:
         order += [d for d in ds[v].dims if d not in order]
-    order += sorted((d for d in ds.sizes if d not in order), key=str)
     return tuple(order)
 
 
+def field_variables(ds: xr.Dataset) -> tuple[list, dict]:
+    """The default feature variables: every data variable that is a field, sorted by
+    name (a store may list them in any order), and those left out with the reason: CF
+    bounds (named by a coordinate's ``bounds`` attribute, or over a bounds dim such as
+    ``bnds``) and non-numeric variables. Logs what it leaves out."""
+    bounds = {v.attrs["bounds"] for v in ds.variables.values() if "bounds" in v.attrs}
+    names, skipped = [], {}
+    for name in sorted(ds.data_vars, key=str):
+        var = ds[name]
+        if name in bounds or any(str(d).lower() in BOUNDS_DIMS for d in var.dims):
+            skipped[name] = "CF bounds"
+        elif var.dtype.kind not in "biuf":
+            skipped[name] = f"not numeric ({var.dtype})"
+        else:
+            names.append(name)
+    if not names:
+        raise ValueError(
+            "the data has no numeric field variables to use as features"
+            + (f"; left out: {skipped}" if skipped else "")
+        )
+    if skipped:
+        logger.info("features: left out %s", ", ".join(f"{k} ({v})" for k, v in skipped.items()))
+    return names, skipped
+
+
 def check_variables(variables: object, ds: xr.Dataset) -> list:
-    """The feature variables: ``variables`` checked against ``ds``, or by default every
-    data variable sorted by name (a store may list them in any order)."""
-    if variables is None:
-        names = sorted(ds.data_vars, key=str)
-        if not names:
-            raise ValueError("the data has no data variables to use as features")
-        return names
+    """``variables``, the feature variables, checked against ``ds``."""
     if isinstance(variables, str) or not isinstance(variables, Sequence):
         raise TypeError(f"variables must be a list of variable names or None, got {variables!r}")
     names = list(variables)
@@ -290,14 +338,20 @@ def select_needed(layout: Layout, ds: xr.Dataset) -> xr.Dataset:
     return ds[present] if present else ds
 
 
-def check_layout(layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> None:
+def check_layout(
+    layout: Layout, ds: xr.Dataset, labelled: bool | None = None, forecasts: bool | None = None
+) -> None:
     """Raise a clear error if ``ds`` does not have the layout learnt at fit.
 
     The feature variables are needed; the target variable is optional (without it the
-    data gives forecasts). ``labelled`` (default: whether ``ds`` holds the target)
-    decides whether the label must fit along lead dims.
+    data gives forecasts). ``labelled`` (default: whether ``ds`` holds the target) and
+    ``forecasts`` (default: not labelled) decide whether the label must fit along lead
+    dims. Coordinates are checked as at fit (no repeated labels, windows along sorted
+    dims, periodic dims spanning their period); their direction may differ (see
+    :func:`in_layout_order`).
     """
-    if set(ds.dims) != set(layout.dims):
+    missing_dims = [d for d in layout.dims if d not in ds.dims]
+    if missing_dims:
         raise ValueError(
             f"the data has dims {sorted(map(str, ds.dims))} but the tabularizer was fitted "
             f"on dims {sorted(map(str, layout.dims))}; transform needs data with the same "
@@ -320,8 +374,8 @@ def check_layout(layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -
             f"target variable {layout.target!r} has dims {ds[layout.target].dims} "
             f"but had {layout.target_dims} at fit"
         )
-    if labelled is None:
-        labelled = has_target
+    labelled = has_target if labelled is None else labelled
+    fits_label = not ((not labelled) if forecasts is None else forecasts)
     window = layout.window
     for d in window.dims:
         if window.boundary(d) == "periodic" and ds.sizes[d] < window.size(d):
@@ -329,9 +383,88 @@ def check_layout(layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -
                 f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
                 f"periodic window of {window.size(d)}"
             )
-        if not window.count(d, ds.sizes[d], labelled):
+        if not window.count(d, ds.sizes[d], fits_label):
             raise ValueError(
                 f"the data's {d!r} dimension (length {ds.sizes[d]}) is shorter than the "
                 f"window of {window.size(d)}"
-                + (f" plus the lead of {window.lead(d)}" if labelled and window.lead(d) else "")
+                + (f" plus the lead of {window.lead(d)}" if fits_label and window.lead(d) else "")
             )
+    check_coordinates(ds, layout.dims, window, fitted=layout.directions)
+    check_periodic(ds, window, layout.periods)
+
+
+def check_coordinates(
+    ds: xr.Dataset, dims: Sequence[Hashable], window: WindowSpec, fitted: Mapping | None = None
+) -> dict[Hashable, int]:
+    """The direction of each dim's coordinate (see :func:`~xbatcher_tab._coords.direction`),
+    after checking what windows and maps need of it: no repeated label anywhere (cells
+    are found by label), sorted labels along windowed and lead dims (a window's cells
+    are neighbours), and time running forward along a lead dim at fit (the label lies
+    after the window; later data in the other direction is reversed, see
+    :func:`in_layout_order`). ``fitted``: the directions learnt at fit, when checking
+    later data."""
+    directions = {}
+    for d in dims:
+        labels = Labels.of(ds, d)
+        if labels is None or len(labels) < 2:
+            continue
+        index = pd.Index(labels.values)
+        if not index.is_unique:
+            repeated = index[index.duplicated()].unique()[:3].tolist()
+            raise ValueError(
+                f"the data's {d!r} coordinate repeats labels {repeated}: every cell needs a "
+                "label of its own (windows, maps and splits find cells by label); drop the "
+                f"repeats, e.g. ds.drop_duplicates({d!r})"
+            )
+        way = direction(labels.values)
+        windowed = d in window.dims or window.lead(d)
+        if way == 0 and windowed:
+            raise ValueError(
+                f"the data's {d!r} coordinate is not sorted: a window's cells along {d!r} "
+                f"must be neighbours; sort the data with ds.sortby({d!r})"
+            )
+        if way < 0 and window.lead(d) and (fitted is None or fitted.get(d, 1) < 0):
+            raise ValueError(
+                f"the data's {d!r} coordinate runs backwards (decreasing): the label lies "
+                f"{window.lead(d)} step(s) after the window, so {d!r} must increase; use "
+                f"ds.sortby({d!r})"
+            )
+        directions[d] = way
+    return directions
+
+
+def check_periodic(ds: xr.Dataset, window: WindowSpec, periods: Mapping) -> dict:
+    """The period of each periodic dim whose period is known (given, or 360 for a
+    longitude), after checking that the data's coordinate spans it: a regional grid's
+    two edges are not neighbours."""
+    known = {}
+    for d in window.dims:
+        if window.boundary(d) != "periodic":
+            continue
+        labels = Labels.of(ds, d)
+        period = periods.get(d) or (360.0 if labels is not None and is_longitude(ds, d) else None)
+        if period is None:
+            continue
+        known[d] = float(period)
+        if labels is None or labels.kind != "numeric" or len(labels) < 2:
+            continue
+        values = np.asarray(labels.values, dtype=np.float64)
+        step = float(np.median(np.abs(np.diff(values))))
+        span = abs(values[-1] - values[0]) + step  # the circle the labels cover
+        if abs(span - period) > step / 2:
+            raise ValueError(
+                f"boundary[{d!r}]='periodic' joins the two edges of {d!r}, but its labels "
+                f"({values[0]:g} to {values[-1]:g} every {step:g}) span {span:g} of the "
+                f"period {period:g}, leaving a gap of {period - span:g}: the windows at the "
+                "edges would join cells that are not neighbours; use 'pad' for a regional "
+                "grid (or give ('periodic', period) for another period)"
+            )
+    return known
+
+
+def in_layout_order(layout: Layout, ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` in the layout's direction along every dim with a coordinate: reversed
+    where it runs the other way (latitude north to south, say, after a fit on south to
+    north), sorted along a sample dim whose labels are unordered, so that windows are
+    never mirrored and any copy of the data gives the same table."""
+    return in_order(ds, layout.directions)

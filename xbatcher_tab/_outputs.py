@@ -30,6 +30,23 @@ from .weights import sample_weight
 __all__ = ["TableOutputs"]
 
 
+def check_frame(coords: object, dims, caller: str) -> pd.DataFrame:
+    """``coords``, a coordinate frame with a column per dim (what ``tabularize``,
+    batches and ``sample_coords`` give), not the data or an array."""
+    if not isinstance(coords, pd.DataFrame):
+        raise TypeError(
+            f"{caller} takes the samples' coordinate frame (the coords of tabularize, a "
+            f"batch or sample_coords), got {type(coords).__name__}"
+        )
+    missing = [d for d in dims if d not in coords.columns]
+    if missing:
+        raise ValueError(
+            f"coords lacks the columns {missing}; pass the coords of tabularize, a batch or "
+            "sample_coords(...)"
+        )
+    return coords
+
+
 class TableOutputs:
     """The tables of a fitted tabularizer (a mixin of ``WindowTabularizer``: it needs
     ``get_layout()``, ``layout_``, ``dims_`` and ``feature_names_out_``)."""
@@ -95,7 +112,14 @@ class TableOutputs:
         (60, 60)
         """
         check_is_fitted(self, "layout_")
-        return self.layout_.grid(as_dataset(X).sizes).n_samples
+        sizes = as_dataset(X).sizes
+        missing = [d for d in self.layout_.dims if d not in sizes]
+        if missing:
+            raise ValueError(
+                f"the data lacks the dims {missing} the tabularizer was fitted on; it has "
+                f"{list(sizes)}"
+            )
+        return self.layout_.grid(sizes).n_samples
 
     def iter_batches(self, X: xr.Dataset | xr.DataArray, **options: Any) -> Iterator[Tabular]:
         """Yield the table in batches: ``(X, y, coords)`` rows of ``batch_size`` samples.
@@ -193,19 +217,29 @@ class TableOutputs:
         ((5, 4, 4), 20)
         """
         check_is_fitted(self, "layout_")
+        check_frame(coords, self.dims_, "to_grid")
+        if like is not None and not isinstance(like, xr.Dataset | xr.DataArray):
+            raise TypeError(
+                f"like must be the data as a Dataset or DataArray (whose grid to use), got "
+                f"{type(like).__name__}"
+            )
+        if isinstance(pred, pd.Series):  # by sample id, whatever the Series' order
+            missing = ~coords.index.isin(pred.index)
+            if missing.any() or not pred.index.is_unique:
+                raise ValueError(
+                    "pred is a Series whose index is not the samples' ids of coords (each "
+                    f"once): {int(missing.sum())} of {len(coords)} ids are missing from it"
+                )
+            pred = pred.reindex(coords.index)
         values = np.asarray(pred)
         if values.ndim != 1 or len(values) != len(coords):
             raise ValueError(
                 f"pred must hold one value per row of coords ({len(coords)}), "
                 f"got shape {values.shape}"
             )
-        missing = [d for d in self.dims_ if d not in coords.columns]
-        if missing:
-            raise ValueError(f"coords lacks the columns {missing}; pass sample_coords(...)")
         leads = {d: self.layout_.window.lead(d) for d in self.dims_}
         grid = MapLayout.of_frame(self.dims_, coords, like, leads)
-        dtype = np.result_type(values.dtype, np.float32)
-        out = np.full(grid.shape, np.nan, dtype=dtype)
+        out = grid.empty(values.dtype)
         out[grid.positions(coords)] = values
         return xr.DataArray(
             out, dims=self.dims_, coords=grid.coords, name=name, attrs=self.layout_.target_attrs

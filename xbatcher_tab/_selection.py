@@ -70,6 +70,12 @@ def resolve_where(where: object, ds: xr.Dataset, dims: Sequence[Hashable]):
     for d in mask.dims:  # on the data's grid: by label where both have a coordinate
         if d in mask.coords and d in ds.coords and mask[d].dims == (d,):
             mask = mask.reindex({d: ds[d].values}, fill_value=False)
+        elif d in ds.coords and ds[d].dims == (d,):
+            raise ValueError(
+                f"where has no coordinate along {d!r}, but the data has one: give where the "
+                f"data's coordinate (where.assign_coords({d}=ds[{d!r}])) so that it is "
+                "aligned by label"
+            )
         elif mask.sizes[d] != ds.sizes[d]:
             raise ValueError(
                 f"where's {d!r} dimension has length {mask.sizes[d]} but the data's has "

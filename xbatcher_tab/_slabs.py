@@ -19,20 +19,26 @@ import xarray as xr
 
 from ._coords import sample_frame
 from ._data import as_dataset, chunk_sizes, is_lazy
-from ._layout import Layout, check_layout, select_needed
+from ._layout import Layout, check_layout, in_layout_order, select_needed
 from ._plan import Slab, slab_plan
 from ._table import DataContext, Table, Tabular
 
 __all__ = ["SlabSource", "load_table", "map_slabs", "needed_data", "slab_table"]
 
 
-def needed_data(layout: Layout, data: object, labelled: bool | None = None) -> xr.Dataset:
+def needed_data(
+    layout: Layout, data: object, labelled: bool | None = None, forecasts: bool | None = None
+) -> xr.Dataset:
     """``data`` as a Dataset of the variables the layout reads, checked against the
-    layout from its metadata alone (before anything is read). Unlabelled
-    (``labelled=False``), the target variable is not read unless it is a feature."""
+    layout from its metadata alone (before anything is read) and put in the layout's
+    order along every dim with a coordinate (:func:`~xbatcher_tab._layout.in_layout_order`:
+    lazily for dask-backed data). Unlabelled (``labelled=False``), the target variable
+    is not read unless it is a feature; ``forecasts`` (default: unlabelled) says
+    whether windows may anchor past the data's end."""
     ds = as_dataset(data)
-    check_layout(layout, ds, labelled)
-    ds = select_needed(layout, ds)
+    forecasts = (labelled is False) if forecasts is None else forecasts
+    check_layout(layout, ds, labelled, forecasts)
+    ds = in_layout_order(layout, select_needed(layout, ds))
     if labelled is False and layout.target not in layout.variables and layout.labelled(ds):
         ds = ds.drop_vars([layout.target])
     return ds
@@ -68,6 +74,12 @@ class SlabSource:
     labelled : bool, optional
         Whether samples need their label inside the data (default: whether the data
         holds the target variable); see :meth:`Layout.labelled`.
+    forecasts : bool, optional
+        Whether windows whose anchor lies past the data's end along lead dims are
+        samples (default: unlabelled).
+    steps : dict, optional
+        How to label cells past the end of some dims (see
+        :class:`~xbatcher_tab._coords.Labels`).
     """
 
     def __init__(
@@ -79,13 +91,15 @@ class SlabSource:
         block_bytes: int | None = None,
         keep: int = 2,
         labelled: bool | None = None,
+        forecasts: bool | None = None,
+        steps: dict | None = None,
     ) -> None:
-        ds = needed_data(layout, data, labelled)
+        ds = needed_data(layout, data, labelled, forecasts)
         self.layout = layout
-        self.context = DataContext.of(layout, ds, labelled)
+        self.context = DataContext.of(layout, ds, labelled, forecasts, steps)
         self.labelled = self.context.labelled
         self.coords = self.context.coords
-        self.grid = layout.grid(ds.sizes, self.labelled)
+        self.grid = layout.grid(ds.sizes, not self.context.forecasts)
         d0 = self.grid.dims[0]
         if load and is_lazy(ds.variables.values()):
             ds = ds.compute()

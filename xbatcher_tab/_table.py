@@ -56,30 +56,43 @@ class Tabular(NamedTuple):
 class DataContext:
     """What a table cut from a slab needs to know of the whole data.
 
-    ``coords``: each dim's 1-D coordinate values (to label anchors, including forecast
-    anchors past the data's end); ``labelled``: whether samples need their label
-    inside the data (without, the last windows along lead dims are forecasts and
-    there is no ``y``); ``mask``: the layout's ``where`` on the whole data, as
-    ``(dims, boolean array)`` (samples whose anchor it marks False are dropped, those
-    past its end kept), or None; ``sizes``: the whole data's dim lengths.
+    ``coords``: each dim's :class:`~xbatcher_tab._coords.Labels` (to label anchors,
+    including forecast anchors past the data's end), or None; ``labelled``: whether
+    samples have their label, read from the data; ``forecasts``: whether windows whose
+    anchor lies past the data's end along lead dims are samples (only without labels);
+    ``mask``: the layout's ``where`` on the whole data, as ``(dims, boolean array)``
+    (samples whose anchor it marks False are dropped, those past its end kept), or
+    None; ``sizes``: the whole data's dim lengths.
     """
 
     coords: dict
     labelled: bool
     mask: tuple[tuple[Hashable, ...], np.ndarray] | None
     sizes: dict
+    forecasts: bool = False
 
     @classmethod
-    def of(cls, layout: Layout, ds: xr.Dataset, labelled: bool | None = None) -> DataContext:
+    def of(
+        cls,
+        layout: Layout,
+        ds: xr.Dataset,
+        labelled: bool | None = None,
+        forecasts: bool | None = None,
+        steps: dict | None = None,
+    ) -> DataContext:
         """The context of ``ds`` as the whole data (``labelled`` default: whether it
-        holds the target variable). Evaluates ``where`` on it (a callable ``where``
-        runs on the whole, possibly lazy, data; its mask is computed)."""
+        holds the target variable; ``forecasts`` default: whether it is unlabelled;
+        ``steps``: how to label cells past the end of some dims, see
+        :class:`~xbatcher_tab._coords.Labels`). Evaluates ``where`` on it (a callable
+        ``where`` runs on the whole, possibly lazy, data; its mask is computed)."""
         labelled = layout.labelled(ds) if labelled is None else labelled
+        forecasts = (not labelled) if forecasts is None else (forecasts and not labelled)
         return cls(
-            coordinate_values(ds, layout.dims),
+            coordinate_values(ds, layout.dims, steps),
             labelled,
             resolve_where(layout.where, ds, layout.dims),
             {d: int(ds.sizes[d]) for d in layout.dims},
+            forecasts,
         )
 
 
@@ -125,13 +138,13 @@ class Table:
         self.labelled = labelled
         window = layout.window
         d0 = layout.dims[0]
-        whole = layout.grid(context.sizes, labelled)
+        whole = layout.grid(context.sizes, not context.forecasts)
         if positions is None:
             if start or ds.sizes[d0] != context.sizes[d0]:
                 raise ValueError("a slab of the data needs the positions it holds")
             positions = range(whole.counts[0])
         counts = (len(positions),) + whole.counts[1:]
-        self.grid: SampleGrid = SampleGrid(whole.dims, counts, window, labelled)
+        self.grid: SampleGrid = SampleGrid(whole.dims, counts, window, whole.labelled)
         self.start = start
         self.offset = positions.start * window.stride(d0)  # cells before position 0
         self.first_id = positions.start * self.grid.inner

@@ -17,6 +17,8 @@ from ._checks import check_choice, check_int_mapping, describe
 __all__ = [
     "BOUNDARIES",
     "Target",
+    "boundary_periods",
+    "check_period",
     "WindowSpec",
     "check_boundary",
     "check_dims_mapping",
@@ -339,8 +341,10 @@ BOUNDARIES = ("periodic", "pad")
 def check_boundary(
     value: object, input_dims: Mapping[Hashable, int], lead: Mapping[Hashable, int]
 ) -> dict[Hashable, str]:
-    """Validate ``boundary``: ``{dim: "periodic" | "pad"}`` over windowed dims; a lead
-    dim may only be padded (a periodic one would take labels from the other end).
+    """Validate ``boundary``: ``{dim: "periodic" | "pad"}`` over windowed dims, or
+    ``("periodic", period)`` to say the period a periodic coordinate spans (longitudes
+    span 360 without saying so); a lead dim may only be padded (a periodic one would
+    take labels from the other end).
 
     Examples
     --------
@@ -366,6 +370,9 @@ def check_boundary(
                 f"boundary names dimension {dim!r}, which is not in input_dims "
                 f"{list(input_dims)}; only windowed dims have a boundary"
             )
+        if isinstance(kind, tuple) and len(kind) == 2 and kind[0] == "periodic":
+            check_period(dim, kind[1])
+            kind = "periodic"
         kind = check_choice(f"boundary[{dim!r}]", kind, BOUNDARIES)
         if kind == "periodic" and dim in lead:
             raise ValueError(
@@ -374,6 +381,27 @@ def check_boundary(
             )
         out[dim] = kind
     return out
+
+
+def check_period(dim: Hashable, period: object) -> float:
+    """The period of a periodic dim, in its coordinate's units: a positive number."""
+    if isinstance(period, bool) or not isinstance(period, int | float) or not period > 0:
+        raise ValueError(
+            f"boundary[{dim!r}]=('periodic', period) needs a positive period (the span "
+            f"of the coordinate's circle, e.g. 360), got {period!r}"
+        )
+    return float(period)
+
+
+def boundary_periods(value: object) -> dict[Hashable, float]:
+    """The periods given in a checked ``boundary`` as ``("periodic", period)``."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {
+        d: float(kind[1])
+        for d, kind in value.items()
+        if isinstance(kind, tuple) and len(kind) == 2 and kind[0] == "periodic"
+    }
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ option of :meth:`WindowTabularizer.iter_batches`, :func:`xbatcher_tab.partial_fi
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -46,19 +47,20 @@ class Flip:
     def __init__(self, tab, dims: Sequence[Hashable], p: float) -> None:
         if isinstance(dims, str) or not isinstance(dims, Sequence) or not dims:
             raise TypeError(f"dims must be a non-empty list of dims, got {describe(dims)}")
-        if not isinstance(p, int | float) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"p must be a probability between 0 and 1, got {p!r}")
         self.tab = tab
         self.dims = tuple(dims)
         self.p = float(p)
-        self._orders = None
+        self._orders: tuple | None = None  # (the layout they are of, the orders)
 
     def orders(self) -> list[np.ndarray]:
-        """One column order per dim, from the tabularizer's fitted layout."""
-        if self._orders is None:
-            layout = self.tab.get_layout()
-            self._orders = [flip_permutation(layout, d) for d in self.dims]
-        return self._orders
+        """One column order per dim, from the tabularizer's fitted layout as it is now
+        (a refit with other windows gives other orders)."""
+        layout = self.tab.layout_
+        if self._orders is None or self._orders[0] is not layout:
+            self._orders = (layout, [flip_permutation(layout, d) for d in self.dims])
+        return self._orders[1]
 
     def __call__(self, X, y, coords, rng: np.random.Generator):
         X = np.asarray(X)

@@ -7,8 +7,11 @@ Ctrl-C exits with 130. ``export`` never leaves a partial output nor writes the i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -34,6 +37,8 @@ def _dims_arg(text: str, flag: str) -> dict[str, int]:
         name, sep, value = part.partition("=")
         if not sep or not name or not value.strip().lstrip("-").isdigit():
             raise CLIError(f"{flag} expects dim=integer pairs such as lat=9,time=9, got {text!r}")
+        if name.strip() in out:
+            raise CLIError(f"{flag} names {name.strip()!r} twice, in {text!r}")
         out[name.strip()] = int(value)
     if not out:
         raise CLIError(f"{flag} expects dim=integer pairs such as lat=9,time=9, got {text!r}")
@@ -64,7 +69,9 @@ def _target_arg(text: str | None):
     """``VAR`` or ``VAR:time+1`` (several leads: ``VAR:time+1,lat+0``)."""
     if text is None:
         return None
-    var, _, leads = text.partition(":")
+    var, colon, leads = text.partition(":")
+    if not var.strip() or (colon and not leads.strip()):
+        raise CLIError(f"--target expects VAR or VAR:dim+lead such as tasmax:time+1, got {text!r}")
     lead = {}
     for part in filter(None, leads.split(",")):
         for sign in "+-":
@@ -127,8 +134,21 @@ def _open(path: str, engine: str | None = None, chunks: str | None = None):
 
     ``chunks``: None keeps a zarr store's chunks and cuts a file into dask's automatic
     chunks (about 128 MiB), so that a contiguous netCDF or a GRIB file is streamed
-    rather than read whole.
+    rather than read whole. Chunks naming a dim the data does not have are an error.
     """
+    requested = _chunks_arg(chunks)
+    ds = _read(path, engine, chunks, requested)
+    if isinstance(requested, dict):
+        unknown = [d for d in requested if d not in ds.dims]
+        if unknown:
+            raise CLIError(
+                f"--chunks names dims {unknown} that {path!r} does not have; its dims are "
+                f"{list(ds.dims)}"
+            )
+    return ds
+
+
+def _read(path: str, engine: str | None, chunks: str | None, requested):
     import xarray as xr
 
     p = Path(path)
@@ -139,15 +159,15 @@ def _open(path: str, engine: str | None = None, chunks: str | None = None):
         if is_zarr:
             with warnings.catch_warnings():  # stores without consolidated metadata are fine
                 warnings.simplefilter("ignore", RuntimeWarning)
-                zarr_chunks = None if chunks is None else _chunks_arg(chunks)
-                if zarr_chunks == {}:
-                    zarr_chunks = None  # native: the store's own chunks
+                zarr_chunks = None if chunks is None or requested == {} else requested
                 return xr.open_zarr(p, consolidated=None, chunks=zarr_chunks)
         if engine is None and p.suffix.lower() in GRIB_SUFFIXES:
             engine = "cfgrib"
         # cfgrib would write an index file beside the user's GRIB file: keep it in memory
         extra = {"backend_kwargs": {"indexpath": ""}} if engine == "cfgrib" else {}
-        return xr.open_dataset(p, engine=engine, chunks=_chunks_arg(chunks), **extra)
+        with warnings.catch_warnings():  # unknown chunk dims are named after opening
+            warnings.simplefilter("ignore", UserWarning)
+            return xr.open_dataset(p, engine=engine, chunks=requested, **extra)
     except CLIError:
         raise
     except Exception as err:  # any reader failure is the user's input, not our bug
@@ -158,7 +178,11 @@ def _open(path: str, engine: str | None = None, chunks: str | None = None):
 def _tabularizer(args, ds):
     from .tabularizer import WindowTabularizer
 
-    variables = args.variables.split(",") if args.variables else None
+    variables = None
+    if args.variables is not None:
+        variables = [v.strip() for v in args.variables.split(",")]
+        if not all(variables):
+            raise CLIError(f"--variables expects VAR,... names, got {args.variables!r}")
     tab = WindowTabularizer(
         input_dims=_dims_arg(args.input_dims, "--input-dims"),
         input_overlap=_dims_arg(args.overlap, "--overlap") if args.overlap else None,
@@ -348,17 +372,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: raised where the command is, like KeyboardInterrupt,
+    so that whatever it was writing is removed on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """SIGTERM and SIGHUP raise :class:`Terminated` while the command runs (in the
+    main thread; elsewhere Python cannot set handlers and they are left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {s: signal.signal(s, _terminate) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse prints usage and exits 2 on bad syntax
     start = time.perf_counter()
+    done = " nothing was written" if args.command == "export" else " stopped"
     try:
-        args.func(args)
+        with _stopped_by_signals():
+            args.func(args)
     except KeyboardInterrupt:
-        done = " nothing was written" if args.command == "export" else ""
-        print(f"xbatcher-tab {args.command}: interrupted;{done or ' stopped'}", file=sys.stderr)
+        print(f"xbatcher-tab {args.command}: interrupted;{done}", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        name = signal.Signals(stop.signum).name
+        print(f"xbatcher-tab {args.command}: terminated ({name});{done}", file=sys.stderr)
+        return 128 + stop.signum
     except Exception as err:  # one line for the user, whatever went wrong
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         print(f"xbatcher-tab {args.command}: error: {message}", file=sys.stderr)

@@ -35,6 +35,8 @@ def tasmax(
     drift: int = 1,
     nan_fraction: float = 0.0,
     static: bool = False,
+    calendar: str = "standard",
+    bounds: bool = False,
     chunks: dict | None = None,
 ) -> xr.Dataset:
     """A notebook-shaped daily ``tasmax`` Dataset, deterministic by ``seed``.
@@ -53,6 +55,14 @@ def tasmax(
         Fraction of grid cells (a smooth, ocean-like mask) set to NaN at every time.
     static : bool
         Also return ``orog(lat, lon)``, a static surface height field in metres.
+    calendar : str
+        The time coordinate's calendar: ``"standard"`` gives ``datetime64`` labels,
+        any other CF calendar (``"noleap"``, ``"360_day"``, ...) ``cftime`` ones, as
+        xarray decodes a CMIP6 file.
+    bounds : bool
+        Add CF bounds variables as CMIP6 files carry them: ``time_bnds``, ``lat_bnds``
+        and ``lon_bnds`` over a ``bnds`` dim, named by their coordinates' ``bounds``
+        attribute.
     chunks : dict, optional
         If given, return dask-backed data with these chunks.
 
@@ -73,7 +83,14 @@ def tasmax(
     if not 0.0 <= nan_fraction < 1.0:
         raise ValueError(f"nan_fraction must be in [0, 1), got {nan_fraction!r}")
     rng = np.random.default_rng(seed)
-    times = pd.date_range("1850-01-01T12:00", periods=time, freq="D")
+    if calendar in ("standard", "gregorian", "proleptic_gregorian"):
+        times = pd.date_range("1850-01-01T12:00", periods=time, freq="D")
+        doy = times.day_of_year.to_numpy()
+    else:
+        times = xr.date_range(
+            "1850-01-01T12:00", periods=time, freq="D", calendar=calendar, use_cftime=True
+        )
+        doy = times.dayofyear
     lats = np.linspace(-90.0, 90.0, lat)
     lons = np.arange(lon) * (360.0 / lon)
 
@@ -82,7 +99,6 @@ def tasmax(
     land = _smooth_noise(rng, (lat, lon), sigma=max(lat, lon) / 24)
     climate = climate + 2.0 * land
     season_amp = 12.0 * np.sin(phi)  # opposite seasons in the two hemispheres
-    doy = times.day_of_year.to_numpy()
     season = np.cos(2 * np.pi * (doy - 200) / 365.25)
 
     sigma = max(min(lat, lon) / 60, 1.0)
@@ -107,14 +123,31 @@ def tasmax(
             )
         },
         coords={
-            "time": ("time", times.to_numpy()),
-            "lat": ("lat", lats, {"units": "degrees_north"}),
-            "lon": ("lon", lons, {"units": "degrees_east"}),
+            "time": ("time", np.asarray(times), {"standard_name": "time"}),
+            "lat": ("lat", lats, {"units": "degrees_north", "standard_name": "latitude"}),
+            "lon": ("lon", lons, {"units": "degrees_east", "standard_name": "longitude"}),
         },
     )
+    if bounds:
+        ds = _with_bounds(ds)
     if static:
         height = np.clip(800.0 * land, 0.0, None).astype(np.float32)
         ds["orog"] = (("lat", "lon"), height, {"units": "m"})
     if chunks is not None:
         ds = ds.chunk(chunks)
     return ds
+
+
+def _with_bounds(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with CF bounds variables for its coordinates, as CMIP6 files have them."""
+    out = ds.copy()
+    for d in ("time", "lat", "lon"):
+        values = np.asarray(ds[d].values)
+        if d == "time":
+            half = (values[1] - values[0]) / 2 if len(values) > 1 else pd.Timedelta("12h")
+        else:
+            half = (values[1] - values[0]) / 2 if len(values) > 1 else 0.5
+        edges = np.stack([values - half, values + half], axis=1)
+        out[f"{d}_bnds"] = ((d, "bnds"), edges)
+        out[d].attrs["bounds"] = f"{d}_bnds"
+    return out

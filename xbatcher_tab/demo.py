@@ -41,6 +41,9 @@ def run_demo(
     day after) to ``out``.
     """
     days, split = _check_demo_args(size, rounds, lat, lon)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {out} is a file; the demo writes its maps into a folder")
     import xgboost
 
     from .xgboost import WindowDataIter

@@ -12,9 +12,12 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
-__all__ = ["FORMATS", "check_output", "export_parquet", "require_pyarrow"]
+from ._time import calendar_of, label_kind
+
+__all__ = ["FORMATS", "check_columns", "check_output", "export_parquet", "require_pyarrow"]
 
 FORMATS = (".parquet",)
 
@@ -53,6 +56,28 @@ def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: 
     return out
 
 
+def check_columns(features: list[str], layout) -> list[str]:
+    """The columns of an export, in order, after checking that no two share a name
+    (a variable or a dim named ``label``, ``weight`` or ``sample`` would clash with the
+    package's own columns)."""
+    own = (["label"] if layout.target is not None else []) + (
+        ["weight"] if layout.weight is not None else []
+    )
+    columns = [*features, *own, *map(str, layout.dims), "sample"]
+    seen, clashes = set(), []
+    for c in columns:
+        if c in seen and c not in clashes:
+            clashes.append(c)
+        seen.add(c)
+    if clashes:
+        raise ValueError(
+            f"the export would write several columns named {clashes}: the features, the "
+            "label, the weight, one column per dim and the sample id each need their own; "
+            "rename the variable or dim first (ds.rename(...))"
+        )
+    return columns
+
+
 def require_pyarrow():
     """pyarrow (with its Parquet module), or an ImportError saying how to install it."""
     try:
@@ -79,8 +104,10 @@ def export_parquet(
 
     Columns: the features (by name), ``label`` (with a target), ``weight`` (with the
     tabularizer's ``weight``), one column per dim with the anchor's coordinate label,
-    and ``sample`` (the sample's id). The file
-    appears only when complete: on any error, or an interrupt, nothing is left behind.
+    and ``sample`` (the sample's id); names that clash are an error. cftime labels
+    (CF calendars such as ``noleap``) are written as ISO 8601 strings, their calendar
+    in the file's metadata (``xbatcher_tab:calendar:<dim>``). The file appears only
+    when complete: on any error, or an interrupt, nothing is left behind.
 
     Parameters
     ----------
@@ -119,6 +146,7 @@ def export_parquet(
     out = check_output(out, inputs, overwrite)
     pa = require_pyarrow()
     names = [str(n) for n in tab.get_feature_names_out()]
+    check_columns(names, tab.layout_)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     writer = None
     n = 0
@@ -129,10 +157,18 @@ def export_parquet(
                 columns["label"] = y
             if tab.layout_.weight is not None:
                 columns["weight"] = tab.sample_weight(coords)
+            calendars = {}
             for d in coords.columns:
-                columns[str(d)] = coords[d].to_numpy()
+                values = coords[d].to_numpy()
+                if label_kind(values) == "cftime":  # ISO 8601 strings, the calendar aside
+                    calendars[str(d)] = calendar_of(values)
+                    values = np.array([v.isoformat() for v in values], dtype=object)
+                columns[str(d)] = values
             columns["sample"] = coords.index.to_numpy()
             table = pa.table(columns)
+            if calendars:
+                meta = {f"xbatcher_tab:calendar:{d}": c for d, c in calendars.items()}
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
             if writer is None:
                 writer = pa.parquet.ParquetWriter(partial, table.schema)
             writer.write_table(table)

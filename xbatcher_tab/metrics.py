@@ -22,13 +22,25 @@ def _weighted_mean(
     values: xr.DataArray,
     weight: str | xr.DataArray | None,
     dim: Hashable | Sequence[Hashable] | None,
+    sources: Sequence[xr.DataArray] = (),
 ) -> xr.DataArray:
+    """The mean of ``values`` over ``dim``, weighted; ``"coslat"`` finds the latitude
+    on ``values`` or, where arithmetic lost its attributes, on one of ``sources`` (the
+    two maps compared), so the order of the arguments does not matter."""
     if weight is None:
         return values.mean(dim)
     if isinstance(weight, str):
         if weight != "coslat":
             raise ValueError(f"weight must be None, 'coslat' or a DataArray, got {weight!r}")
-        lat = latitude_dim(values, list(values.dims))
+        lat = None
+        for source in (values, *sources):
+            try:
+                lat = latitude_dim(source, list(values.dims))
+                break
+            except ValueError:
+                continue
+        if lat is None:
+            latitude_dim(values, list(values.dims))  # raises, saying what it looks for
         weight = np.cos(np.deg2rad(values[lat].astype(np.float64)))
     elif not isinstance(weight, xr.DataArray):
         raise TypeError(
@@ -77,7 +89,8 @@ def rmse(
     >>> rmse(truth + 1.0, truth, dim=("lat", "lon")).dims
     ('time',)
     """
-    return np.sqrt(_weighted_mean(_errors(predicted, truth) ** 2, weight, dim))
+    errors = _errors(predicted, truth)
+    return np.sqrt(_weighted_mean(errors**2, weight, dim, (truth, predicted)))
 
 
 def mae(
@@ -95,4 +108,4 @@ def mae(
     >>> round(float(mae(truth - 2.0, truth, "coslat")), 6)
     2.0
     """
-    return _weighted_mean(abs(_errors(predicted, truth)), weight, dim)
+    return _weighted_mean(abs(_errors(predicted, truth)), weight, dim, (truth, predicted))

@@ -11,7 +11,7 @@ that no window joins steps across a held-out block or a gap.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ._coords import label_positions
 from ._data import as_dataset
 from ._window import WindowSpec
 
-__all__ = ["WindowBlockSplit", "WindowData", "sample_spans"]
+__all__ = ["WindowBlockSplit", "WindowData", "sample_spans", "window_scorer"]
 
 
 def sample_spans(
@@ -147,13 +147,16 @@ class WindowBlockSplit:
         The dim to split along.
     coord : array-like or DataArray, optional
         The full coordinate of ``dim`` in the data (e.g. ``ds["time"]``), to turn the
-        coordinate frame's labels into cell positions. Without it, labels must be
-        integer positions.
+        coordinate frame's labels into cell positions. Needed when ``groups`` is a
+        coordinate frame and the data has a coordinate along ``dim`` (its labels are
+        not positions, even when they are integers); without it ``groups`` gives
+        positions (an array of them, or a frame of data without a coordinate).
 
     Notes
     -----
     ``split(X, y, groups)`` takes the coordinate frame (``tab.sample_coords(ds)``) or
-    an array of anchor labels along ``dim`` as ``groups``, so it works with
+    an array of anchor positions (or labels, with ``coord``) along ``dim`` as
+    ``groups``, so it works with
     ``cross_val_score(model, X, y, groups=coords, cv=WindowBlockSplit(tab, ...))``.
     Given a :class:`WindowData` as ``X`` it splits the data's steps instead (for
     ``GridSearchCV(xt.WindowModel(...), ...)``); the gap then follows ``tab``'s window,
@@ -196,6 +199,13 @@ class WindowBlockSplit:
                     f"groups has no column {self.dim!r}; its columns are {list(groups.columns)}"
                 )
             labels = groups[self.dim].to_numpy()
+            layout = getattr(self.tab, "layout_", None)
+            if self.coord is None and layout is not None and self.dim in layout.directions:
+                raise ValueError(
+                    f"groups holds the anchors' labels along {self.dim!r}, which has a "
+                    f"coordinate: pass coord=ds[{self.dim!r}] to turn them into positions "
+                    "(labels are not positions, even integer ones)"
+                )
         else:
             labels = np.asarray(groups)
         if self.coord is None:
@@ -274,3 +284,48 @@ class WindowBlockSplit:
             f"training window and label, {reach} steps, touches a test window) leaves no "
             "training window; use fewer splits, a smaller window or more data"
         )
+
+
+def window_scorer(scoring: object):
+    """A scorer of :class:`~xbatcher_tab.WindowModel` for ``GridSearchCV`` and
+    ``cross_validate``: each fold's labelled samples scored by scikit-learn's
+    ``scoring`` (a name such as ``"neg_root_mean_squared_error"``, a scorer, or a list
+    or dict of them for several metrics), weighted by the tabularizer's ``weight``.
+
+    scikit-learn's scorer names need the true labels as ``y``; gridded data keeps them
+    inside, so a name given straight to ``GridSearchCV(xt.WindowModel(...), ...)``
+    scores every fold NaN. Wrap it: ``scoring=window_scorer("neg_root_mean_squared_error")``.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> from sklearn.linear_model import Ridge
+    >>> ds = xt.datasets.tasmax(time=12, lat=6, lon=8)
+    >>> tab = xt.WindowTabularizer(input_dims={"time": 2},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> model = xt.WindowModel(tab, Ridge()).fit(ds)
+    >>> rmse = window_scorer("neg_root_mean_squared_error")
+    >>> bool(rmse(model, ds) < 0)
+    True
+    """
+    from sklearn.metrics import get_scorer
+
+    if isinstance(scoring, Mapping):
+        return {name: window_scorer(s) for name, s in scoring.items()}
+    if isinstance(scoring, list | tuple | set):
+        return {str(s): window_scorer(s) for s in scoring}
+    inner = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    if inner is None or not callable(inner):
+        raise TypeError(
+            f"scoring must be a scikit-learn scorer name, a scorer, or a list or dict of them, "
+            f"got {scoring!r}"
+        )
+
+    def score(estimator, X, y=None) -> float:
+        from .prediction import _labelled_rows, _pieces
+
+        rows, labels, weights = _labelled_rows(estimator.tab_, _pieces(X))
+        extra = {} if weights is None else {"sample_weight": weights}
+        return inner(estimator.estimator_, rows, labels, **extra)
+
+    return score

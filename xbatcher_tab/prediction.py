@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_choice, check_int
-from ._coords import MapLayout
+from ._coords import Labels, MapLayout, map_dtype
 from ._data import as_dataset, chunk_sizes
+from ._layout import Layout, in_layout_order
 from ._prefetch import prefetched
 from ._progress import progress_bar
 from ._slabs import SlabSource, map_slabs
@@ -59,10 +60,18 @@ class Predictor:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         if _is_booster(self.model):
-            return np.asarray(self.model.inplace_predict(X))
-        if getattr(self.model, "feature_names_in_", None) is not None:
-            X = pd.DataFrame(X, columns=self.names, copy=False)
-        return np.asarray(getattr(self.model, self.method)(X))
+            out = np.asarray(self.model.inplace_predict(X))
+        else:
+            rows = X
+            if getattr(self.model, "feature_names_in_", None) is not None:
+                rows = pd.DataFrame(X, columns=self.names, copy=False)
+            out = np.asarray(getattr(self.model, self.method)(rows))
+        if out.ndim == 0 or len(out) != len(X):
+            raise ValueError(
+                f"the model's {self.method} gave {out.shape[0] if out.ndim else 'a scalar'} "
+                f"values for {len(X)} rows: it must give one per row"
+            )
+        return out
 
 
 def check_model(model: Any, method: str, names: list[str]) -> None:
@@ -104,7 +113,17 @@ def _first_difference(trained: list, names: list) -> str:
 def check_model_and_tab(model: Any, tab: object) -> tuple[Any, WindowTabularizer]:
     """The model and its tabularizer: ``tab``, or without it the first step of a
     Pipeline ``model`` (the model then being the rest)."""
+    if isinstance(model, WindowTabularizer):
+        raise TypeError(
+            "model is a WindowTabularizer: xt.predict takes (model, tab, data), the trained "
+            f"model first, got ({type(model).__name__}, {type(tab).__name__}, ...)"
+        )
     if tab is not None:
+        if not isinstance(tab, WindowTabularizer):
+            raise TypeError(
+                "tab must be the fitted WindowTabularizer that cut the model's rows; "
+                f"xt.predict takes (model, tab, data), got tab={type(tab).__name__}"
+            )
         return model, tab
     if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
         raise TypeError(
@@ -154,6 +173,8 @@ def predict(
     method: str = "predict",
     progress: bool = False,
     prefetch: int = 0,
+    forecast: bool | None = None,
+    forecast_step: object = None,
 ) -> xr.DataArray:
     """Predict every window of ``data`` and put the predictions on the map.
 
@@ -178,15 +199,27 @@ def predict(
         Batches of rows gathered ahead on a background thread while the model
         predicts (numpy-backed data; memory then holds up to ``prefetch + 2`` batches
         of rows). Rows are gathered by the tabularizer's ``n_jobs`` threads.
+    forecast : bool, optional
+        Whether the windows whose label lies past the data's end along lead dims (the
+        forecasts) are predicted too, the map reaching past the data's end. Their
+        labels extend the coordinate by ``forecast_step``, its regular step (days,
+        hours, numbers) or its calendar frequency (month or year starts, in any
+        calendar). Default (None): forecasts when their labels can be made, otherwise
+        none, with a warning saying why; True: forecasts or an error; False: the data's
+        own grid only. Cells inside the data are predicted either way.
+    forecast_step : number, time delta or frequency string, or dict, optional
+        The step of the forecasts' labels along the lead dim (a dict: per lead dim),
+        e.g. ``"MS"`` for monthly data stamped mid-month: each forecast at the next
+        month's start.
 
     Returns
     -------
     xarray.DataArray
         Named after the target variable (``prediction`` without one), with its
-        attributes and its dims first; NaN where no sample is anchored. Every window
-        whose features lie inside the data is predicted, so along lead dims the map
-        extends past the data's end to the forecasts' anchors (the coordinate is
-        extrapolated by its regular step).
+        attributes and its dims first; missing where no sample is anchored (NaN; for
+        class labels that are not numbers, an object map with NaN). Coordinates keep
+        their attributes and encoding (units, calendar). Dims are in the fitted
+        direction (data in the other direction is reversed before its windows are cut).
 
     Examples
     --------
@@ -202,18 +235,20 @@ def predict(
     ('tasmax', 11, '1850-01-11')
     """
     model, tab = check_model_and_tab(model, tab)
+    data = as_dataset(data, "data")
     layout = tab.get_layout()
     batch_size = check_int("batch_size", batch_size, 1)
     prefetch = check_int("prefetch", prefetch, 0)
     method = check_choice("method", method, ("predict", "predict_proba"))
     predictor = Predictor(model, method, [str(n) for n in tab.get_feature_names_out()])
-    source = SlabSource(layout, data, labelled=False)
+    forecasts, steps = forecast_plan(layout, data, forecast, forecast_step)
+    source = SlabSource(layout, data, labelled=False, forecasts=forecasts, steps=steps)
     first = list(layout.target_dims or ())  # the target's dims first, then the others
     map_dims = first + [d for d in layout.dims if d not in first]
     out = MapLayout.of_anchors(map_dims, source.grid, source.ds.sizes, source.coords)
     # the output's dtype and classes, from one row of zeros (no data is read)
     probe = predictor(np.zeros((1, layout.n_features), dtype=layout.dtype))
-    dtype = np.result_type(probe.dtype, np.float32)
+    dtype = map_dtype(probe.dtype)  # floats (NaN where missing), or objects for labels
     extra = tuple(probe.shape[1:])
     if method == "predict_proba" and len(extra) != 1:
         raise ValueError(f"predict_proba gave an array of shape {probe.shape}, not (n, classes)")
@@ -226,7 +261,7 @@ def predict(
     if source.lazy:
         values = _lazy_map(layout, source, predictor, batch_size, out, extra, dtype)
     else:
-        values = np.full(out.shape + extra, np.nan, dtype=dtype)
+        values = out.empty(dtype, extra)
         bar = progress_bar(progress, sum(s.n_samples for s in source.slabs), "predict")
         try:
             for k in range(len(source.slabs)):
@@ -237,6 +272,49 @@ def predict(
                 bar.close()
     name = layout.target if layout.target is not None else "prediction"
     return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs=layout.target_attrs)
+
+
+def forecast_plan(
+    layout: Layout, data: object, forecast: object, forecast_step: object
+) -> tuple[bool, dict]:
+    """Whether ``predict`` forecasts past the data's end, and the steps of the
+    forecasts' labels per lead dim (see :func:`predict`)."""
+    forecast = check_choice("forecast", forecast, (None, True, False))
+    leads = [d for d, _ in layout.window.leads]
+    if isinstance(forecast_step, Mapping):
+        steps = dict(forecast_step)
+    elif forecast_step is None:
+        steps = {}
+    elif len(leads) == 1:
+        steps = {leads[0]: forecast_step}
+    else:
+        raise ValueError(
+            f"forecast_step needs a lead dim to step along; the target's lead dims are {leads}"
+            + ("" if not leads else ": give a dict {dim: step}")
+        )
+    unknown = [d for d in steps if d not in leads]
+    if unknown:
+        raise ValueError(
+            f"forecast_step names {unknown}, which are not lead dims; the lead dims are {leads}"
+        )
+    if forecast is False or not leads:
+        return False, steps
+    ds = in_layout_order(layout, as_dataset(data))
+    for d in leads:
+        labels = Labels.of(ds, d, steps.get(d))
+        if labels is None or labels.can_extend():
+            continue
+        if forecast is True:
+            labels.past_end()  # raises, saying why and what to give
+        warnings.warn(
+            f"xt.predict leaves out the forecasts past the end of {d!r}: its coordinate has "
+            "no regular step and no calendar frequency to label them; give forecast_step= "
+            "to label them, or forecast=False to ask for none",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False, steps
+    return True, steps
 
 
 def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
@@ -327,8 +405,13 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
     def _given_tab(self) -> WindowTabularizer:
         """``tab``, or the deprecated ``tabularizer`` (with a FutureWarning)."""
         if isinstance(self.tabularizer, str) and self.tabularizer == "deprecated":
-            if self.tab is None:
-                raise TypeError("WindowModel needs tab, a WindowTabularizer with a target")
+            if not isinstance(self.tab, WindowTabularizer):
+                swapped = isinstance(self.estimator, WindowTabularizer)
+                raise TypeError(
+                    "WindowModel needs tab, a WindowTabularizer with a target, then the "
+                    f"estimator; got tab={type(self.tab).__name__}"
+                    + (" (swapped with the estimator?)" if swapped else "")
+                )
             return self.tab
         warnings.warn(
             "WindowModel(tabularizer=...) is deprecated and will be removed in the next "
@@ -367,11 +450,18 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
 
     def predict(self, X: object) -> xr.DataArray:
         """The map of predictions (see :func:`xbatcher_tab.predict`); for a
-        ``WindowData`` selection, its pieces' maps joined along its dim."""
+        ``WindowData`` selection, its pieces' maps joined along its dim (each piece's
+        own steps, the last piece's forecasts past its end)."""
         check_is_fitted(self, "estimator_")
         if isinstance(X, xr.Dataset | xr.DataArray):
             return predict(self.estimator_, self.tab_, X)
-        maps = [predict(self.estimator_, self.tab_, p) for p in _pieces(X)]
+        pieces = _pieces(X)
+        # forecasts of a piece would land in the gap after it (or on the next piece):
+        # only the last piece forecasts past its end, so the map's steps are unique
+        maps = [
+            predict(self.estimator_, self.tab_, p, forecast=None if last else False)
+            for last, p in zip([False] * (len(pieces) - 1) + [True], pieces, strict=True)
+        ]
         return xr.concat(maps, dim=X.dim)
 
     def score(self, X: object, y: object = None) -> float:

@@ -181,23 +181,45 @@ def reference_table(
 
 
 def _coordinate_feature(ds: xr.Dataset, source: str, encoding: str, anchors: Mapping) -> list:
-    """One coordinate feature of one sample, by hand (anchors inside the data)."""
+    """One coordinate feature of one sample, by hand (anchors inside the data): a time
+    label as days since 1970-01-01 in its calendar, calendar fields from the label."""
     dim, _, field = source.partition(".")
     if dim in ds.coords and ds[dim].dims == (dim,):
         label = ds[dim].values[anchors[dim]]
     else:
         label = anchors[dim]
+    cftime_label = type(label).__module__.startswith("cftime")
     if field:
-        stamp = pd.Timestamp(label)
-        value = float(getattr(stamp, {"dayofyear": "day_of_year"}.get(field, field)))
+        if cftime_label:
+            names = {"dayofyear": "dayofyr", "dayofweek": "dayofwk"}
+            value = float(getattr(label, names.get(field, field)))
+        else:
+            stamp = pd.Timestamp(label)
+            value = float(getattr(stamp, {"dayofyear": "day_of_year"}.get(field, field)))
+    elif cftime_label:
+        epoch = type(label)(1970, 1, 1, calendar=label.calendar)
+        value = (label - epoch).total_seconds() / 86400
+    elif isinstance(label, np.datetime64):
+        value = float((label - np.datetime64("1970-01-01")) / np.timedelta64(1, "D"))
     else:
         value = float(label)
     if encoding != "cyclic":
         return [value]
     if field == "dayofyear":
-        turn = (value - 1) / (366 if stamp.is_leap_year else 365)
+        turn = (value - 1) / _year_length(label)
     elif field == "month":
         turn = (value - 1) / 12
     else:
         turn = value / {"dayofweek": 7, "hour": 24, "minute": 60}.get(field, 360.0)
     return [float(np.sin(2 * np.pi * turn)), float(np.cos(2 * np.pi * turn))]
+
+
+def _year_length(label) -> int:
+    """Days in the label's year, in its calendar."""
+    if not type(label).__module__.startswith("cftime"):
+        return 366 if pd.Timestamp(label).is_leap_year else 365
+    fixed = {"360_day": 360, "noleap": 365, "365_day": 365, "all_leap": 366, "366_day": 366}
+    if label.calendar in fixed:
+        return fixed[label.calendar]
+    start = type(label)(label.year, 1, 1, calendar=label.calendar)
+    return (type(label)(label.year + 1, 1, 1, calendar=label.calendar) - start).days

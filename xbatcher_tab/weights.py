@@ -79,6 +79,13 @@ def check_weight(weight: object, ds: xr.Dataset, dims: Sequence[Hashable]) -> ob
         )
     if weight.dtype.kind not in "biuf":
         raise TypeError(f"weight must be numeric, got dtype {weight.dtype}")
+    for d in weight.dims:
+        if d in ds.coords and ds[d].dims == (d,) and d not in weight.coords:
+            raise ValueError(
+                f"weight has no coordinate along {d!r}, but the data has one: give weight "
+                f"the data's coordinate (weight.assign_coords({d}=ds[{d!r}])) so that each "
+                "anchor finds its weight by label"
+            )
     return weight
 
 
@@ -98,6 +105,15 @@ def sample_weight(weight: object, coords: pd.DataFrame) -> np.ndarray:
     >>> sample_weight(w, frame[::-1]).tolist()
     [2.0, 1.0]
     """
+    if not isinstance(coords, pd.DataFrame):
+        raise TypeError(
+            "sample_weight takes the samples' coordinate frame (the coords of tabularize, a "
+            f"batch or sample_coords), got {type(coords).__name__}"
+        )
+    needed = [weight.dim] if isinstance(weight, CosLat) else list(weight.dims)
+    missing = [d for d in needed if d not in coords.columns]
+    if missing:
+        raise ValueError(f"coords lacks the columns {missing} the weight is looked up by")
     if isinstance(weight, CosLat):
         return weight.of(coords[weight.dim].to_numpy())
     index = []

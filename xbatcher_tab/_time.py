@@ -1,0 +1,179 @@
+"""Time labels of every calendar: numpy ``datetime64`` and ``cftime`` dates alike.
+
+CMIP6 files come in the calendars of their models (``noleap``, ``360_day``, ...),
+which xarray decodes to ``cftime`` objects; reanalyses come as ``datetime64`` of any
+resolution. Everything the package does with time labels lives here, so that both
+work the same way:
+
+* what kind of labels a coordinate holds (:func:`label_kind`) and their calendar;
+* the step between labels (:func:`regular_step`) or, for months and years, their
+  frequency (:func:`infer_frequency`), and the labels after the last one
+  (:func:`labels_after`), for forecasts past the data's end;
+* fixed-unit numbers for features: days since :data:`EPOCH` in the labels' own
+  calendar (:func:`days_since_epoch`), whatever the datetime64 resolution, and
+  calendar fields (:func:`calendar_field`, :func:`days_in_year`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Hashable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = [
+    "EPOCH",
+    "calendar_field",
+    "calendar_of",
+    "days_in_year",
+    "days_since_epoch",
+    "infer_frequency",
+    "label_kind",
+    "labels_after",
+    "regular_step",
+]
+
+EPOCH = "1970-01-01"
+
+
+def label_kind(values: np.ndarray) -> str:
+    """``"numeric"``, ``"datetime"`` (datetime64), ``"cftime"`` or ``"other"``.
+
+    Examples
+    --------
+    >>> label_kind(np.arange(3.0)), label_kind(np.array(["2000-01-01"], "datetime64[D]"))
+    ('numeric', 'datetime')
+    >>> label_kind(xr.date_range("2000", periods=2, calendar="noleap", use_cftime=True).values)
+    'cftime'
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "iuf":
+        return "numeric"
+    if values.dtype.kind == "M":
+        return "datetime"
+    if values.dtype.kind == "O" and values.size and _is_cftime(values.flat[0]):
+        return "cftime"
+    return "other"
+
+
+def _is_cftime(value: object) -> bool:
+    return type(value).__module__.startswith("cftime")
+
+
+def calendar_of(values: np.ndarray) -> str | None:
+    """The calendar of time labels (``"proleptic_gregorian"`` for datetime64), else
+    None."""
+    kind = label_kind(values)
+    if kind == "cftime":
+        return np.asarray(values).flat[0].calendar
+    return "proleptic_gregorian" if kind == "datetime" else None
+
+
+def regular_step(values: np.ndarray):
+    """The constant step between consecutive labels (a number, a ``timedelta64`` or,
+    for cftime, a ``datetime.timedelta``), or None if the steps differ or there are
+    fewer than two labels or they cannot be subtracted."""
+    values = np.asarray(values)
+    kind = label_kind(values)
+    if len(values) < 2 or kind == "other":
+        return None
+    steps = np.diff(values)
+    step = steps[0]
+    if kind == "numeric" and values.dtype.kind == "f":
+        regular = np.allclose(steps, step, rtol=1e-9, atol=0)
+    else:
+        regular = all(s == step for s in steps) if kind == "cftime" else bool(np.all(steps == step))
+    return step if regular else None
+
+
+def infer_frequency(values: np.ndarray) -> str | None:
+    """The calendar frequency of time labels (``"MS"``, ``"YS"``, ``"D"``, ...) when
+    xarray can infer one (three labels or more on the frequency's dates), else None.
+    """
+    values = np.asarray(values)
+    kind = label_kind(values)
+    if kind not in ("datetime", "cftime") or len(values) < 3:
+        return None
+    index = xr.CFTimeIndex(values) if kind == "cftime" else pd.DatetimeIndex(values)
+    try:
+        return xr.infer_freq(index)
+    except (TypeError, ValueError):
+        return None
+
+
+def labels_after(values: np.ndarray, count: int, step: object) -> np.ndarray:
+    """The ``count`` labels after the last of ``values``, ``step`` apart.
+
+    ``step`` is a number or a time delta (added ``k`` times), or a frequency string
+    (``"MS"``, ``"D"``, ``"6h"``: the next ``count`` dates on that frequency after the
+    last label, in the labels' calendar).
+
+    Examples
+    --------
+    >>> days = xr.date_range("2001-02-27", periods=2, calendar="noleap", use_cftime=True)
+    >>> [str(d)[:10] for d in labels_after(days.values, 2, "D")]
+    ['2001-03-01', '2001-03-02']
+    """
+    values = np.asarray(values)
+    last = values[-1]
+    if isinstance(step, str):
+        kind = label_kind(values)
+        if kind not in ("datetime", "cftime"):
+            raise ValueError(f"a frequency such as {step!r} steps time labels, not {kind} ones")
+        dates = xr.date_range(
+            start=last,
+            periods=count + 1,
+            freq=step,
+            calendar=calendar_of(values),
+            use_cftime=kind == "cftime",
+        )
+        after = np.asarray(dates.values)
+        after = after[after > last][:count]
+        return after.astype(values.dtype) if kind == "datetime" else after
+    if label_kind(values) == "cftime":
+        delta = step if isinstance(step, datetime.timedelta) else pd.Timedelta(step)
+        return np.array([last + k * delta for k in range(1, count + 1)], dtype=object)
+    return last + np.arange(1, count + 1) * step
+
+
+def days_since_epoch(labels: np.ndarray) -> np.ndarray:
+    """Days since :data:`EPOCH` (float64) of time labels, in their own calendar: the same
+    numbers whatever the datetime64 resolution (ns in memory, us or s after a round trip
+    through a file).
+
+    Examples
+    --------
+    >>> days_since_epoch(np.array(["1970-01-02T12"], "datetime64[h]")).tolist()
+    [1.5]
+    """
+    labels = np.asarray(labels)
+    kind = label_kind(labels)
+    if kind == "datetime":
+        return (labels - np.datetime64(EPOCH)) / np.timedelta64(1, "D")
+    import cftime
+
+    units = f"days since {EPOCH}"
+    return np.asarray(cftime.date2num(labels, units, calendar=calendar_of(labels)), float)
+
+
+def calendar_field(labels: np.ndarray, field: str) -> np.ndarray:
+    """A calendar field (``month``, ``dayofyear``, ``hour``, ...) of time labels, in their
+    calendar, as float64."""
+    accessor = xr.DataArray(np.asarray(labels), dims="t").dt
+    return np.asarray(getattr(accessor, field).values, dtype=np.float64)
+
+
+def days_in_year(labels: np.ndarray) -> np.ndarray:
+    """The length of each label's year in its calendar (365 or 366, 360 for 360_day)."""
+    return calendar_field(labels, "days_in_year")
+
+
+def describe_steps(values: np.ndarray, dim: Hashable) -> str:
+    """What the steps of a coordinate are, for messages."""
+    values = np.asarray(values)
+    if len(values) < 2:
+        return f"{dim!r} has {len(values)} label"
+    steps = np.diff(values)
+    return f"its steps run from {min(steps)} to {max(steps)}"
