@@ -104,7 +104,15 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_an_interrupt_mid_run_leaves_no_output(tmp_path, store):
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGINT, 130, "interrupted; nothing was written"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM); nothing was written"),
+        (signal.SIGHUP, 129, "terminated (SIGHUP); nothing was written"),
+    ],
+)
+def test_an_interrupt_mid_run_leaves_no_output(tmp_path, store, sig, code, said):
     out = tmp_path / "table.parquet"
     args = ["export", store, *WINDOW, "--out", out, "--quiet", "--batch-size", "10"]
     proc = subprocess.Popen(
@@ -117,13 +125,13 @@ def test_an_interrupt_mid_run_leaves_no_output(tmp_path, store):
     try:
         assert proc.stdout.readline().strip() == "row group written", proc.stderr.read()
         assert leftovers(tmp_path), "a row group was written, but no partial file is there"
-        proc.send_signal(signal.SIGINT)  # while it waits after its first row group
+        proc.send_signal(sig)  # while it waits after its first row group
         stderr = proc.communicate(timeout=60)[1]
     finally:
         proc.kill()
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "interrupted; nothing was written" in lines[0]
+    assert len(lines) == 1 and said in lines[0], stderr
     assert not out.exists() and leftovers(tmp_path) == []
 
 

@@ -150,4 +150,5 @@ def _with_bounds(ds: xr.Dataset) -> xr.Dataset:
         edges = np.stack([values - half, values + half], axis=1)
         out[f"{d}_bnds"] = ((d, "bnds"), edges)
         out[d].attrs["bounds"] = f"{d}_bnds"
+    out["time"].encoding["units"] = "days since 1850-01-01"  # shared with its bounds
     return out

@@ -112,6 +112,10 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         Variables, dims, window and label learnt by ``fit``.
     variables_ : list
         Feature variables.
+    skipped_variables_ : dict
+        Data variables left out of the default features, with the reason: CF bounds
+        (``time_bnds``, ...) and variables that are not numeric. Empty when
+        ``variables`` is given.
     dims_ : tuple
         The data's dims, in the order samples are enumerated (outermost first).
     n_features_out_ : int
@@ -226,6 +230,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
             )
         self.layout_: Layout = layout
         self.variables_ = list(layout.variables)
+        self.skipped_variables_ = dict(layout.skipped)
         self.dims_ = layout.dims
         self.feature_names_out_ = np.asarray(layout.feature_names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
