@@ -50,8 +50,8 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     * features: the variables in order (default: every data variable, sorted by name),
       each its window's cells in C order over ``input_dims``;
     * samples: C order over the dims of the variable with the most dims (the first
-      such among the features, then the target), then new dims of the other variables,
-      then the data's other dims by name;
+      such among the features, then the target), then new dims of the other variables
+      (dims no feature or target has, such as a CF ``bnds``, are not sample dims);
     * which windows are samples: where the data holds the target variable, the windows
       whose label lies inside the data; where it does not (only the feature variables
       are needed), every window whose feature cells lie inside the data, including
@@ -66,7 +66,8 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     input_overlap : dict, optional
         Overlap per input dim; the stride is ``size - overlap`` (default: no overlap).
     variables : list of str, optional
-        Feature variables, in order (default: every data variable, sorted by name). A
+        Feature variables, in order (default: every numeric data variable that is a
+        field, sorted by name: CF bounds such as ``time_bnds`` are left out). A
         variable lacking some window dims contributes the cells of the dims it has; one
         lacking a sample dim is repeated along it.
     target : Target or str, optional
@@ -77,7 +78,9 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         Drop samples with NaN in any feature or in the label (``"target"``: in the
         label only).
     dtype : str or numpy dtype, default "float32"
-        dtype of X (y keeps the target variable's dtype).
+        dtype of X (y keeps the target variable's dtype). An integer dtype takes data
+        whose values it holds exactly (no NaN, no fraction, within its range), float16
+        values up to 65504: anything else is an error, not a silent change.
     center : "anchor", "mean", dict or None
         Subtract a reference from each variable's window cells: the anchor cell
         (``"anchor"``) or the window's mean (``"mean"``); the reference is kept as a

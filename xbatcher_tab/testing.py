@@ -35,8 +35,8 @@ def reference_table(
 
     Features are the variables in order (default: every data variable, sorted by
     name). Samples run in C order over the dims of the variable with the most dims
-    (then new dims of the other variables and the target, then the data's other dims
-    by name); along each input dim windows start every
+    (then new dims of the other variables and the target); along each input dim
+    windows start every
     ``size - overlap`` cells and must fit, and along a ``lead`` dim their label cell
     (``lead`` after the window's last cell) must fit too. The anchor is that label cell
     along lead dims and the window's center elsewhere.
@@ -58,7 +58,14 @@ def reference_table(
     """
     input_overlap = dict(input_overlap or {})
     lead = dict(lead or {})
-    names = sorted(ds.data_vars, key=str) if variables is None else list(variables)
+    if variables is None:  # the fields: not CF bounds (over a bnds dim), numeric
+        names = [
+            v
+            for v in sorted(ds.data_vars, key=str)
+            if "bnds" not in ds[v].dims and ds[v].dtype.kind in "biuf"
+        ]
+    else:
+        names = list(variables)
     needed = []
     for v in [*names, *([target] if target is not None else [])]:
         if v not in needed:
@@ -70,7 +77,6 @@ def reference_table(
         for d in ds[v].dims:
             if d not in dims:
                 dims.append(d)
-    dims += sorted((d for d in ds.sizes if d not in dims), key=str)
 
     per_dim = []  # (start, anchor) pairs per dim
     for d in dims:
