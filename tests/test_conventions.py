@@ -66,6 +66,16 @@ def test_cmip6_bounds_are_not_features_and_tables_agree(cmip6):
     order = coords.index.get_indexer(cb.index)
     np.testing.assert_array_equal(Xb, X[order])
     np.testing.assert_array_equal(yb, y[order])
+    # lazily as dask, and split by label along the calendar's days
+    Xd, yd, cd = tab.to_dask(lazy)
+    np.testing.assert_array_equal(Xd.compute(), X)
+    pd.testing.assert_frame_equal(cd, coords)
+    folds = list(WindowBlockSplit(tab, 3, coord=ds.time).split(X, y, coords))
+    assert len(folds) == 3 and sorted(np.concatenate([te for _, te in folds])) == list(
+        range(len(X))
+    )
+    grid = tab.to_grid(y, coords, like=ds)
+    assert grid.time.values[0] == ds.time.values[0] and int(grid.notnull().sum()) == len(y)
 
 
 def test_cmip6_predict_forecasts_in_the_calendar_and_keeps_cf(cmip6, tmp_path):
