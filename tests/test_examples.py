@@ -59,3 +59,9 @@ def test_relative_features_beat_raw_ones():
     assert scores["relative"]["rmse"] < 0.25 * scores["raw"]["rmse"]
     assert scores["relative"]["corr"] > 0.95 > scores["raw"]["corr"]
     assert scores["raw"]["rmse"] < scores["zero"]["rmse"]
+
+
+def test_cnn_torch_beats_persistence():
+    result = load_example("cnn_torch").main(time=36, lat=40, lon=48, epochs=2, verbose=False)
+    assert result["rmse"] < 0.8 * result["rmse_persistence"]
+    assert result["map"].sizes["time"] == 36 - 36 * 2 // 3 + 1  # the test days + forecast

@@ -22,11 +22,15 @@ from .training import partial_fit
 
 
 def __getattr__(name: str):
-    # xgboost is an optional dependency: import it only when its adapter is asked for
+    # optional dependencies are imported only when their adapters are asked for
     if name == "WindowDataIter":
         from .xgboost import WindowDataIter
 
         return WindowDataIter
+    if name in ("torch", "keras"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'xbatcher_tab' has no attribute {name!r}")
 
 

@@ -267,3 +267,62 @@ class RowColumns:
             cells = cells.reshape(self.window_shape(plan.variable))
             order[plan.cells] = np.flip(cells, axis=plan.window_dims.index(dim)).ravel()
         return order
+
+    @property
+    def sample_window(self) -> tuple[int, ...]:
+        """The shape of a sample's window: the window sizes in ``input_dims`` order."""
+        return tuple(self.window.size(d) for d in self.window.dims)
+
+    def _on_window(self, plan: VariableColumns) -> tuple[int, ...]:
+        """A variable's cells shaped on the sample's window (1 along dims it lacks)."""
+        return tuple(self.window.size(d) if d in plan.window_dims else 1 for d in self.window.dims)
+
+    def extra_columns(self) -> np.ndarray:
+        """The columns with no window position, in row order: centering references,
+        summaries and coordinate features."""
+        plans, coord_columns = self.plan()
+        cells = np.zeros(coord_columns.stop, dtype=bool)
+        for plan in plans:
+            cells[plan.cells] = True
+        return np.flatnonzero(~cells)
+
+    def to_windows(
+        self, X: np.ndarray, channels_last: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows as windows: ``(windows, extras)``.
+
+        ``windows`` is ``(n, channels, *window)`` (``(n, *window, channels)`` with
+        ``channels_last``): one channel per feature variable, its cells laid on the window
+        in ``input_dims`` order, broadcast along the window dims it lacks (a static
+        ``orog(lat, lon)`` repeated along time). ``extras`` is ``(n, n_extras)``, the
+        columns with no window position (:meth:`extra_columns`), or None without any.
+        The same numbers as the rows: a view for one variable without extras.
+
+        Examples
+        --------
+        >>> from xbatcher_tab._window import WindowSpec
+        >>> cols = RowColumns(WindowSpec(("lat", "time"), (2, 3), (0, 0)), ("t", "z"),
+        ...                   {"t": ("lat", "time"), "z": ("lat",)}, {}, ("max",), ())
+        >>> X = np.arange(2 * cols.n_features, dtype=float).reshape(2, -1)
+        >>> windows, extras = cols.to_windows(X)
+        >>> windows.shape, extras.shape, windows[0, 1].tolist()
+        ((2, 2, 2, 3), (2, 2), [[7.0, 7.0, 7.0], [8.0, 8.0, 8.0]])
+        """
+        plans, _ = self.plan()
+        n, full = len(X), self.sample_window
+        extras = self.extra_columns()
+        if len(plans) == 1 and not extras.size and not channels_last:
+            shape = [
+                self.window.size(d) if d in plans[0].window_dims else 1 for d in self.window.dims
+            ]
+            cells = X.reshape((n, 1, *shape))
+            return np.broadcast_to(cells, (n, 1, *full)) if tuple(shape) != full else cells, None
+        out_shape = (n, *full, len(plans)) if channels_last else (n, len(plans), *full)
+        out = np.empty(out_shape, dtype=X.dtype)
+        for k, plan in enumerate(plans):
+            cells = X[:, plan.cells].reshape((n, *self._on_window(plan)))
+            if channels_last:
+                out[..., k] = cells
+            else:
+                out[:, k] = cells
+        return out, (X[:, extras] if extras.size else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Hashable, Iterable
 from typing import Any
 
@@ -59,3 +61,19 @@ def chunk_sizes(ds: xr.Dataset, dim: Hashable) -> tuple[int, ...] | None:
     except ValueError:  # inconsistent chunks between variables
         chunks = next((v.chunksizes[dim] for v in ds.data_vars.values() if dim in v.dims), None)
     return tuple(int(c) for c in chunks) if chunks else None
+
+
+def _dask_in_forked_children() -> None:
+    """In a forked process (a data loader's worker), compute with dask's synchronous
+    scheduler if the parent had started dask's thread pool: the child inherits the
+    pool without its threads, and computing on it would wait forever. The workers are
+    the parallelism there."""
+    threaded = sys.modules.get("dask.threaded")
+    if threaded is not None and getattr(threaded, "default_pool", None) is not None:
+        import dask
+
+        dask.config.set(scheduler="synchronous")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_dask_in_forked_children)

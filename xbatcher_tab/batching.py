@@ -20,6 +20,7 @@ Where the data lives
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -30,23 +31,45 @@ from ._prefetch import prefetched
 from ._slabs import SlabSource
 from ._table import Tabular
 
-__all__ = ["augmented", "epoch_ids", "iter_batches", "rebatch"]
+__all__ = ["Shard", "augmented", "epoch_ids", "iter_batches", "rebatch"]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Share ``index`` of ``count`` disjoint shares of an epoch (one per data-loader
+    worker and rank). A lazy source with at least ``count`` slabs is shared by slabs
+    (slab ``k`` to share ``k % count``: each share reads only its chunks); otherwise by
+    ids, every share seeing the same epoch order and taking every ``count``-th id."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"a shard's index must be in [0, {self.count}), got {self.index}")
+
+    def by_slabs(self, source: SlabSource) -> bool:
+        return source.lazy and len(source.slabs) >= self.count
 
 
 def iter_batches(
-    layout: Layout, data: xr.Dataset | xr.DataArray, options: BatchOptions
+    layout: Layout,
+    data: xr.Dataset | xr.DataArray,
+    options: BatchOptions,
+    shard: Shard | None = None,
 ) -> Iterator[Tabular]:
     """Yield the table of ``data`` in batches; see :meth:`WindowTabularizer.iter_batches`.
 
     The source is planned now (metadata only); batches are read and gathered only as
-    they are asked for.
+    they are asked for. With a ``shard``, only that share of the epoch (see
+    :class:`Shard`), batched on its own.
     """
     shuffle = options.shuffle
     keep = 2 * options.shuffle_buffer if shuffle else 2  # the groups in flight
     source = SlabSource(layout, data, load=shuffle == "full", keep=keep)
     seed = fixed_seed(options.random_state)  # shuffle and augment share it
     rng = np.random.default_rng(seed) if shuffle else None
-    groups = epoch_ids(source, bool(shuffle), rng, options.shuffle_buffer)
+    groups = epoch_ids(source, bool(shuffle), rng, options.shuffle_buffer, shard or Shard())
     batches = rebatch(
         groups, options.batch_size, options.drop_last, skip=options.start * options.batch_size
     )
@@ -67,23 +90,32 @@ def augmented(batches: Iterable[Tabular], augment, seed, start: int = 0) -> Iter
 
 
 def epoch_ids(
-    source: SlabSource, shuffle: bool, rng: np.random.Generator | None, buffer: int
+    source: SlabSource,
+    shuffle: bool,
+    rng: np.random.Generator | None,
+    buffer: int,
+    shard: Shard | None = None,
 ) -> Iterator[np.ndarray]:
     """Global ids of an epoch, in epoch order, a group of slabs at a time.
 
     Sequential: slab by slab. Shuffled: the slabs in a random order, ``buffer`` at a
     time, the ids of each group permuted (numpy-backed data is one slab, so its whole
-    epoch is permuted).
+    epoch is permuted). With a ``shard``, only its share (see :class:`Shard`).
     """
-    n_slabs = len(source.slabs)
+    shard = shard or Shard()
+    slabs = np.arange(len(source.slabs))
+    by_slabs = shard.count > 1 and shard.by_slabs(source)
+    if by_slabs:
+        slabs = slabs[slabs % shard.count == shard.index]
+    share = slice(None) if by_slabs or shard.count == 1 else slice(shard.index, None, shard.count)
     if not shuffle:
-        for k in range(n_slabs):
-            yield source.ids(k)
+        for k in slabs:
+            yield source.ids(int(k))[share]
         return
-    order = rng.permutation(n_slabs) if n_slabs > 1 else np.arange(n_slabs)
-    for g in range(0, n_slabs, buffer):
+    order = rng.permutation(slabs) if len(slabs) > 1 else slabs
+    for g in range(0, len(order), buffer):
         group = order[g : g + buffer]
-        yield rng.permutation(np.concatenate([source.ids(int(k)) for k in group]))
+        yield rng.permutation(np.concatenate([source.ids(int(k)) for k in group]))[share]
 
 
 def rebatch(

@@ -9,14 +9,13 @@ whose blocks follow the source's chunks.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import r2_score
@@ -27,8 +26,10 @@ from ._checks import check_choice, check_int
 from ._coords import Labels, MapLayout, map_dtype
 from ._data import as_dataset, chunk_sizes
 from ._layout import Layout, in_layout_order
+from ._models import Predictor, is_keras_model
 from ._prefetch import prefetched
 from ._progress import progress_bar
+from ._samples import check_shape, shaped
 from ._slabs import SlabSource, map_slabs
 from ._table import Table
 from .tabularizer import GridInputMixin, WindowTabularizer, fitted_with_target
@@ -36,78 +37,6 @@ from .tabularizer import GridInputMixin, WindowTabularizer, fitted_with_target
 __all__ = ["WindowModel", "predict"]
 
 CLASS_DIM = "class"
-
-
-def _is_booster(model: object) -> bool:
-    return type(model).__module__.startswith("xgboost") and type(model).__name__ == "Booster"
-
-
-@dataclass
-class Predictor:
-    """``model`` as a function of feature rows, named for it when it wants names.
-
-    An ``xgboost.Booster`` predicts with ``inplace_predict`` after its feature names are
-    checked against the layout's; an estimator fitted on a DataFrame
-    (``feature_names_in_``) gets a DataFrame with the layout's feature names.
-    """
-
-    model: Any
-    method: str
-    names: list[str]
-
-    def __post_init__(self) -> None:
-        check_model(self.model, self.method, self.names)
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        if _is_booster(self.model):
-            out = np.asarray(self.model.inplace_predict(X))
-        else:
-            rows = X
-            if getattr(self.model, "feature_names_in_", None) is not None:
-                rows = pd.DataFrame(X, columns=self.names, copy=False)
-            out = np.asarray(getattr(self.model, self.method)(rows))
-        if out.ndim == 0 or len(out) != len(X):
-            raise ValueError(
-                f"the model's {self.method} gave {out.shape[0] if out.ndim else 'a scalar'} "
-                f"values for {len(X)} rows: it must give one per row"
-            )
-        return out
-
-
-def check_model(model: Any, method: str, names: list[str]) -> None:
-    """``model`` can give ``method`` of rows with the features ``names`` (the names it
-    was trained on, when it knows them)."""
-    if _is_booster(model):
-        if method != "predict":
-            raise ValueError(
-                "an xgboost Booster predicts its objective's output: use "
-                f"method='predict', got method={method!r}"
-            )
-        trained = model.feature_names
-        if trained is not None and list(trained) != names:
-            raise ValueError(
-                "the booster was trained on other features than the tabularizer gives: "
-                f"{_first_difference(list(trained), names)}"
-            )
-    elif not callable(getattr(model, method, None)):
-        raise TypeError(
-            f"model must have a {method} method (a fitted scikit-learn estimator or "
-            f"Pipeline, an xgboost model), got {type(model).__name__}"
-        )
-    else:
-        trained = getattr(model, "feature_names_in_", None)
-        if trained is not None and list(map(str, trained)) != names:
-            raise ValueError(
-                "the model was fitted on other features than the tabularizer gives: "
-                f"{_first_difference(list(map(str, trained)), names)}"
-            )
-
-
-def _first_difference(trained: list, names: list) -> str:
-    if len(trained) != len(names):
-        return f"{len(trained)} features at training, {len(names)} now"
-    i = next(i for i, (a, b) in enumerate(zip(trained, names, strict=True)) if a != b)
-    return f"feature {i} was {trained[i]!r} at training and is {names[i]!r} now"
 
 
 def check_model_and_tab(model: Any, tab: object) -> tuple[Any, WindowTabularizer]:
@@ -175,15 +104,18 @@ def predict(
     prefetch: int = 0,
     forecast: bool | None = None,
     forecast_step: object = None,
+    shape: str = "flat",
 ) -> xr.DataArray:
     """Predict every window of ``data`` and put the predictions on the map.
 
     Parameters
     ----------
-    model : estimator, Pipeline, xgboost model or ``xgboost.Booster``
+    model : estimator, Pipeline, xgboost model, ``xgboost.Booster``, torch module or Keras model
         Anything with ``predict`` (or ``predict_proba``) that takes the tabularizer's
         rows. A Pipeline whose first step is a ``WindowTabularizer`` is split into
-        that tabularizer and the rest (pass ``tab=None``).
+        that tabularizer and the rest (pass ``tab=None``). A ``torch.nn.Module`` is
+        called in eval mode without gradients on batches shaped by ``shape`` (the
+        shape it was trained on), a Keras model likewise (``predict_on_batch``).
     tab : WindowTabularizer
         Fitted; its layout fixes the features and each sample's anchor. ``data`` needs
         only its feature variables.
@@ -211,6 +143,11 @@ def predict(
         The step of the forecasts' labels along the lead dim (a dict: per lead dim),
         e.g. ``"MS"`` for monthly data stamped mid-month: each forecast at the next
         month's start.
+    shape : "flat" or "window"
+        What the model takes: rows, or each sample's window (channels first for
+        torch, last for Keras; ``(windows, extras)`` as two inputs when the rows have
+        columns with no window position), as the datasets of
+        :mod:`xbatcher_tab.torch` and :mod:`xbatcher_tab.keras` give them.
 
     Returns
     -------
@@ -240,7 +177,14 @@ def predict(
     batch_size = check_int("batch_size", batch_size, 1)
     prefetch = check_int("prefetch", prefetch, 0)
     method = check_choice("method", method, ("predict", "predict_proba"))
-    predictor = Predictor(model, method, [str(n) for n in tab.get_feature_names_out()])
+    shape = check_shape(shape)
+    reshape = None
+    if shape != "flat":
+        reshape = functools.partial(
+            shaped, layout, shape=shape, channels_last=is_keras_model(model)
+        )
+    names = [str(n) for n in tab.get_feature_names_out()]
+    predictor = Predictor(model, method, names, reshape)
     forecasts, steps = forecast_plan(layout, data, forecast, forecast_step)
     source = SlabSource(layout, data, labelled=False, forecasts=forecasts, steps=steps)
     first = list(layout.target_dims or ())  # the target's dims first, then the others

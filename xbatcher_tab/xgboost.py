@@ -6,13 +6,6 @@ does not.
 
 from __future__ import annotations
 
-try:
-    import xgboost
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "xbatcher_tab.WindowDataIter needs xgboost: pip install 'xbatcher-tab[xgboost]'"
-    ) from err
-
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +13,10 @@ import numpy as np
 import xarray as xr
 
 from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
+from ._optional import require
 from .tabularizer import fitted_with_target
+
+xgboost = require("xgboost", "xgboost", "xbatcher_tab.WindowDataIter")
 
 __all__ = ["WindowDataIter"]
 

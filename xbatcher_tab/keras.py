@@ -1,0 +1,122 @@
+"""A Keras 3 ``PyDataset`` over the window table, backend-agnostic.
+
+Importing this module imports keras (the ``keras`` extra). Without ``KERAS_BACKEND``
+set and without TensorFlow installed, it selects the torch backend before importing
+keras, so ``pip install 'xbatcher-tab[keras]'`` works without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+
+if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None:
+    if importlib.util.find_spec("torch") is not None:
+        os.environ["KERAS_BACKEND"] = "torch"
+
+import numpy as np
+import xarray as xr
+
+from ._batch_options import fixed_seed
+from ._checks import check_bool, check_int, check_random_state
+from ._data import as_dataset
+from ._optional import require
+from ._samples import Samples, check_shape
+from .tabularizer import WindowTabularizer
+
+keras = require("keras", "keras", "xbatcher_tab.keras")
+
+__all__ = ["WindowPyDataset"]
+
+
+class WindowPyDataset(keras.utils.PyDataset):
+    """Batches of the window table for ``model.fit``: ``(x, y)``, ``(x, y, weight)``
+    with the tabularizer's ``weight``, or ``(x,)`` for data without the target.
+
+    Parameters
+    ----------
+    tab : WindowTabularizer
+        Fitted, or fitted here on ``data``.
+    data : Dataset or DataArray
+        Read whole on first use (dask-backed data computed, only what is needed).
+    batch_size : int, default 256
+    shape : "flat" or "window"
+        Rows ``(batch, n_features)``, or windows ``(batch, *window, channels)``
+        (channels last, Keras's default; one channel per feature variable). With
+        columns that have no window position, ``x`` is ``(windows, extras)`` for a
+        model with two inputs.
+    shuffle : bool, default False
+        A new order every epoch, derived from ``random_state`` and the epoch.
+    random_state : int, optional
+    **kwargs
+        Passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
+        ``max_queue_size``).
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 3},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> batches = WindowPyDataset(tab, ds, batch_size=4, shape="window")
+    >>> x, y = batches[0]
+    >>> len(batches), x.shape, y.shape
+    (2, (4, 3, 3, 3, 1), (4,))
+    """
+
+    def __init__(
+        self,
+        tab: WindowTabularizer,
+        data: xr.Dataset | xr.DataArray,
+        *,
+        batch_size: int = 256,
+        shape: str = "flat",
+        shuffle: bool = False,
+        random_state: int | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        data = as_dataset(data, "data")
+        if not isinstance(tab, WindowTabularizer):
+            raise TypeError(
+                "WindowPyDataset takes a WindowTabularizer as its tabularizer, got "
+                f"{type(tab).__name__}"
+            )
+        if not hasattr(tab, "layout_"):
+            tab.fit(data)
+        self.samples = Samples(tab.get_layout(), data, check_shape(shape), channels_last=True)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.shuffle = check_bool("shuffle", shuffle)
+        seed = fixed_seed(check_random_state("random_state", random_state))
+        if self.shuffle and seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0])
+        self.random_state = seed
+        self.epoch = 0
+        self._order: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def order(self) -> np.ndarray:
+        """This epoch's order of the samples."""
+        if self._order is None:
+            n = len(self.samples)
+            if self.shuffle:
+                seed = np.random.SeedSequence([self.random_state, self.epoch])
+                self._order = np.random.default_rng(seed).permutation(n)
+            else:
+                self._order = np.arange(n)
+        return self._order
+
+    def __getitem__(self, index: int):
+        index = check_int("index", index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        lo = index * self.batch_size
+        return self.samples.batch(self.order()[lo : lo + self.batch_size]).parts()
+
+    def on_epoch_end(self) -> None:
+        """The next epoch's order (a new one when shuffling)."""
+        self.epoch += 1
+        self._order = None

@@ -1,0 +1,274 @@
+"""torch datasets over window tables: map-style and iterable, flat rows or windows.
+
+Importing this module imports torch (the ``torch`` extra); ``xbatcher_tab`` itself
+does not. Both datasets gather with the package's copy engine, a batch in one call:
+
+* :class:`WindowDataset`, map-style: ``DataLoader(ds, batch_size=256, shuffle=True,
+  num_workers=2)`` asks for each batch's indices at once (``__getitems__``);
+* :class:`WindowIterableDataset`, iterable: ready batches, each ``DataLoader`` worker
+  and each rank its own share of the epoch (disjoint, every sample once), reshuffled
+  by :meth:`~WindowIterableDataset.set_epoch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
+from ._checks import check_int
+from ._data import as_dataset
+from ._optional import require
+from ._samples import Samples, check_shape, shaped
+from .batching import Shard, iter_batches
+from .tabularizer import WindowTabularizer
+
+torch = require("torch", "torch", "xbatcher_tab.torch")
+require("torch.utils.data._utils.collate", "torch", "xbatcher_tab.torch")
+Dataset = torch.utils.data.Dataset
+IterableDataset = torch.utils.data.IterableDataset
+default_collate = torch.utils.data.default_collate
+get_worker_info = torch.utils.data.get_worker_info
+default_collate_fn_map = torch.utils.data._utils.collate.default_collate_fn_map
+
+__all__ = ["WindowDataset", "WindowIterableDataset", "as_tensors"]
+
+
+def as_tensors(parts):
+    """numpy arrays (nested in tuples) as torch tensors, sharing memory where numpy
+    allows (a read-only or broadcast view is copied)."""
+    if isinstance(parts, tuple):
+        return tuple(as_tensors(p) for p in parts)
+    arr = np.asarray(parts)
+    if not arr.flags.writeable:  # torch wants memory it may write
+        arr = np.array(arr, order="C")
+    return torch.from_numpy(arr)
+
+
+def _fitted(tab: object, data: object, caller: str) -> WindowTabularizer:
+    """``tab`` fitted (on ``data`` if not yet); a target is not required (data
+    without it gives ``x`` alone)."""
+    if not isinstance(tab, WindowTabularizer):
+        raise TypeError(
+            f"{caller} takes a WindowTabularizer as its tabularizer, got {type(tab).__name__}"
+        )
+    if not hasattr(tab, "layout_"):
+        tab.fit(data)
+    return tab
+
+
+class WindowDataset(Dataset):
+    """A map-style torch dataset of the window table: sample ``i`` is row ``i``.
+
+    Parameters
+    ----------
+    tab : WindowTabularizer
+        Fitted, or fitted here on ``data``.
+    data : Dataset or DataArray
+        Read whole on first use in each process (dask-backed data computed, only the
+        variables the table needs): for a source larger than memory use
+        :class:`WindowIterableDataset`.
+    shape : "flat" or "window"
+        A sample's features as its row (``n_features`` values), or as its window: one
+        channel per feature variable (broadcast along window dims it lacks), then the
+        window's sizes in ``input_dims`` order. With columns that have no window
+        position (a centering reference, summaries, coordinate features), ``x`` is the
+        pair ``(window, extras)``.
+
+    Notes
+    -----
+    Items are ``(x, y)`` tensors, ``(x, y, w)`` with the tabularizer's ``weight``, or
+    ``x`` alone for data without the target variable. Its length is the number of
+    samples kept (after ``dropna`` and ``where``). A ``DataLoader`` gathers each batch
+    in one call, through ``__getitems__``, not one call per sample; worker processes
+    receive the dataset without the data it read, and read it again.
+
+    Examples
+    --------
+    >>> import xbatcher_tab as xt
+    >>> from torch.utils.data import DataLoader
+    >>> ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    >>> tab = xt.WindowTabularizer(input_dims={"time": 3, "lat": 3, "lon": 3},
+    ...                            target=xt.Target("tasmax", lead={"time": 1}))
+    >>> windows = WindowDataset(tab, ds, shape="window")
+    >>> x, y = next(iter(DataLoader(windows, batch_size=4, shuffle=True)))
+    >>> tuple(x.shape), tuple(y.shape)
+    ((4, 1, 3, 3, 3), (4,))
+    """
+
+    def __init__(
+        self, tab: WindowTabularizer, data: xr.Dataset | xr.DataArray, *, shape: str = "flat"
+    ) -> None:
+        data = as_dataset(data, "data")
+        self.tab = _fitted(tab, data, "WindowDataset")
+        self.samples = Samples(self.tab.get_layout(), data, check_shape(shape))
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        index = check_int("index", index)
+        return _lists(as_tensors(self.samples.batch([index]).parts()), 0)
+
+    def __getitems__(self, indices) -> _Batch:
+        """The samples at ``indices``, gathered in one call (in a worker process, into
+        shared memory, so the batch reaches the main process without a copy). The
+        default collate function takes the batch whole; any other sees its samples."""
+        n = len(indices)
+        out = None
+        if get_worker_info() is not None:
+            layout = self.samples.layout
+            dtype = torch.from_numpy(np.empty(0, dtype=layout.dtype)).dtype
+            out = torch.empty((n, layout.n_features), dtype=dtype).share_memory_().numpy()
+        return _Batch(as_tensors(self.samples.batch(list(indices), out=out).parts()), n)
+
+
+def _lists(parts, i: int | None = None):
+    """A batch's (nested) tuple of parts as default_collate gives them (lists), or
+    sample ``i`` of it as a dataset's item (tuples)."""
+    if isinstance(parts, tuple):
+        return [_lists(p, i) for p in parts] if i is None else tuple(_lists(p, i) for p in parts)
+    return parts if i is None else parts[i]
+
+
+class _Batch(Sequence):
+    """Samples gathered in one call: a sequence of its samples for any collate
+    function, which ``default_collate`` takes whole (no sample split and stacked)."""
+
+    def __init__(self, parts, n: int) -> None:
+        self.parts, self.n = parts, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> _Item:
+        if not -self.n <= i < self.n:
+            raise IndexError(i)
+        return _Item(self, i % self.n)
+
+
+class _Item(Sequence):
+    """Sample ``index`` of a :class:`_Batch`: its parts (``(x, y)``, ...) as a sequence."""
+
+    def __init__(self, batch: _Batch, index: int) -> None:
+        self.batch, self.index = batch, index
+
+    def sample(self) -> tuple:
+        return _lists(self.batch.parts, self.index)
+
+    def __len__(self) -> int:
+        return len(self.batch.parts)
+
+    def __getitem__(self, k):
+        return self.sample()[k]
+
+
+def _collate(items, *, collate_fn_map=None):
+    """``default_collate`` of samples from :meth:`WindowDataset.__getitems__`: the
+    gathered batch itself when they are its samples in order, else sample by sample."""
+    first = items[0].batch
+    whole = isinstance(items, _Batch) or (
+        len(items) == first.n
+        and all(it.batch is first and it.index == k for k, it in enumerate(items))
+    )
+    if whole:
+        return _lists(first.parts)
+    return default_collate([it.sample() for it in items])
+
+
+default_collate_fn_map[_Item] = _collate  # torch's documented way to extend default_collate
+
+
+class WindowIterableDataset(IterableDataset):
+    """An iterable torch dataset of ready batches, each worker and rank its own share.
+
+    Use it with ``DataLoader(ds, batch_size=None, num_workers=k)``: each of the ``k``
+    workers (and each of ``world_size`` ranks) iterates a disjoint share of the epoch,
+    whose union is every sample exactly once. Dask-backed data is shared by slabs (each
+    worker reads only its chunks) when it has a slab per share, otherwise by sample.
+
+    Parameters
+    ----------
+    tab : WindowTabularizer
+        Fitted, or fitted here on ``data``.
+    data : Dataset or DataArray
+        numpy- or dask-backed; read batch by batch (slab by slab) in each worker.
+    shape : "flat" or "window"
+        As :class:`WindowDataset`.
+    rank, world_size : int, optional
+        This process's share among several (distributed training); by default read
+        from ``torch.distributed`` when it is initialised, else one process.
+    {batch_options}
+    **options
+        The batch options above, keyword only (``batch_size`` defaults to 256 here).
+        With ``shuffle`` and no ``random_state`` a seed is drawn once, here, so every
+        worker and rank shuffles the same epoch (and so shares it without overlap).
+    """
+
+    def __init__(
+        self,
+        tab: WindowTabularizer,
+        data: xr.Dataset | xr.DataArray,
+        *,
+        shape: str = "flat",
+        rank: int | None = None,
+        world_size: int | None = None,
+        **options: Any,
+    ) -> None:
+        data = as_dataset(data, "data")
+        self.tab = _fitted(tab, data, "WindowIterableDataset")
+        self.data = data
+        self.shape = check_shape(shape)
+        opts = BatchOptions.from_kwargs("WindowIterableDataset", options, batch_size=256)
+        if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
+            opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
+        self.options = opts.replace(random_state=fixed_seed(opts.random_state))
+        if (rank is None) != (world_size is None):
+            raise ValueError("give rank and world_size together, or neither")
+        if world_size is not None:
+            world_size = check_int("world_size", world_size, 1)
+            rank = check_int("rank", rank, 0, f"an integer in [0, {world_size})")
+            if rank >= world_size:
+                raise ValueError(f"rank must be an integer in [0, {world_size}), got {rank}")
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch to iterate next: its order is derived from ``random_state`` and the
+        epoch (as ``DistributedSampler.set_epoch``), the same in every worker and rank."""
+        self.epoch = check_int("epoch", epoch, 0)
+
+    def shard(self) -> Shard:
+        """This worker's and rank's share of the epoch."""
+        rank, world = self.rank, self.world_size
+        if world is None:
+            dist = torch.distributed
+            if dist.is_available() and dist.is_initialized():
+                rank, world = dist.get_rank(), dist.get_world_size()
+            else:
+                rank, world = 0, 1
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        return Shard(rank * workers + worker, world * workers)
+
+    def __iter__(self):
+        seed = self.options.random_state
+        if seed is not None:
+            seed = int(np.random.SeedSequence([seed, self.epoch]).generate_state(1)[0])
+        options = self.options.replace(random_state=seed)
+        layout = self.tab.get_layout()
+        labelled = layout.labelled(self.data)
+        for batch in iter_batches(layout, self.data, options, self.shard()):
+            x = shaped(layout, batch.X, self.shape)
+            parts = (x,) if not labelled else (x, batch.y)
+            if labelled and layout.weight is not None:
+                parts += (self.tab.sample_weight(batch.coords),)
+            yield as_tensors(parts)
+
+
+WindowIterableDataset.__doc__ = WindowIterableDataset.__doc__.format(
+    batch_options=batch_options_doc(4)
+)
