@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_predict.py --markdown
 	$(PY) benchmarks/bench_preprocessing.py --markdown
 	$(PY) benchmarks/bench_threads.py --markdown
+	$(PY) benchmarks/bench_torch.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output
