@@ -246,7 +246,13 @@ def test_demo_small(tmp_path):
     for path in result["maps"]:
         assert Path(path).stat().st_size > 10_000
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert [Path(p).stem for p in result["maps"]] == ["truth", "prediction", "error", "forecast"]
+    stems = [Path(p).stem for p in result["maps"]]
+    assert stems == ["truth", "prediction", "error", "forecast", "importance"]
+    # the model's gain by offset: shares of the whole, the last day's above the first's
+    importance = result["importance"]
+    assert set(importance.dims) == {"lat_offset", "time_offset"}
+    assert float(importance.sum()) == pytest.approx(1.0)
+    assert importance.sel(time_offset=-1).sum() > importance.sel(time_offset=-9).sum()
     # the map from xt.predict holds the demo's own predictions, and the day after
     grid, forecast = result["grid"], result["forecast"]
     assert int(grid.notnull().sum()) == result["n_test"]

@@ -13,6 +13,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 
 from ._checks import describe
 from ._coords import CALENDAR, PERIODS
@@ -164,7 +165,8 @@ class RowColumns:
     ``window_dims``: each variable's windowed dims in feature (``input_dims``) order;
     ``center``: per variable None, "anchor" or "mean"; ``stats`` and
     ``coord_features`` as checked by :func:`check_stats` and
-    :func:`check_coord_features`.
+    :func:`check_coord_features`; ``center_reference``: whether a centered variable's
+    reference is a column of its own.
 
     Examples
     --------
@@ -183,12 +185,13 @@ class RowColumns:
     center: Mapping[Hashable, str | None]
     stats: tuple[str, ...]
     coord_features: tuple[tuple[str, str], ...]
+    center_reference: bool = True
 
     def stats_of(self, variable: Hashable) -> tuple[str, ...]:
         """The summaries appended for ``variable`` (the mean only once: as the centering
-        reference when ``center="mean"``)."""
-        center = self.center.get(variable)
-        return tuple(s for s in self.stats if not (s == "mean" and center == "mean"))
+        reference when ``center="mean"`` keeps it)."""
+        kept = self.center.get(variable) == "mean" and self.center_reference
+        return tuple(s for s in self.stats if not (s == "mean" and kept))
 
     def window_shape(self, variable: Hashable) -> tuple[int, ...]:
         return tuple(self.window.size(d) for d in self.window_dims[variable])
@@ -203,7 +206,7 @@ class RowColumns:
         center = self.center.get(variable)
         column = cells.stop
         reference = None
-        if center:
+        if center and self.center_reference:
             reference, column = column, column + 1
         stats = {}
         for stat in self.stats_of(variable):
@@ -244,7 +247,7 @@ class RowColumns:
                     f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
                 )
                 names.append((f"{v}({parts})" if parts else str(v)) + suffix)
-            if self.center.get(v):
+            if self.center.get(v) and self.center_reference:
                 names.append(f"{v}@{self.center[v]}")
             names += [f"{v}@{stat}" for stat in self.stats_of(v)]
         for source, encoding in self.coord_features:
@@ -326,3 +329,38 @@ class RowColumns:
             else:
                 out[:, k] = cells
         return out, (X[:, extras] if extras.size else None)
+
+    def feature_map(self, values: np.ndarray) -> xr.Dataset:
+        """Per-feature ``values`` (``(n_features,)``, or ``(outputs, n_features)``) back
+        on the window: one variable per feature variable over offset dims
+        (``lat_offset``, ... in ``input_dims`` order, offsets from the anchor as
+        coordinates), and each column with no window position (centering references,
+        summaries, coordinate features) as a variable of its own, named by its feature
+        name, without offset dims.
+
+        Examples
+        --------
+        >>> from xbatcher_tab._window import WindowSpec
+        >>> cols = RowColumns(WindowSpec(("lat",), (3,), (2,)), ("t",), {"t": ("lat",)},
+        ...                   {}, ("max",), ())
+        >>> m = cols.feature_map(np.arange(4.0))
+        >>> m.t.sel(lat_offset=1).item(), m["t@max"].item()
+        (2.0, 3.0)
+        """
+        values = np.asarray(values, dtype=np.float64)
+        lead = ("output",) if values.ndim == 2 else ()
+        plans, _ = self.plan()
+        names = self.names()
+        out = {}
+        for plan in plans:
+            wdims = plan.window_dims
+            dims = lead + tuple(f"{d}_offset" for d in wdims)
+            shape = values.shape[:-1] + self.window_shape(plan.variable)
+            coords = {
+                f"{d}_offset": np.arange(self.window.size(d)) - self.window.anchor(d) for d in wdims
+            }
+            cells = values[..., plan.cells].reshape(shape)
+            out[plan.variable] = xr.DataArray(cells, dims=dims, coords=coords)
+        for column in self.extra_columns():
+            out[names[column]] = xr.DataArray(values[..., column], dims=lead)
+        return xr.Dataset(out)

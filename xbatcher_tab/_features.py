@@ -21,6 +21,7 @@ import xarray as xr
 from ._columns import VariableColumns
 from ._copy import CopyBudget
 from ._kernels import contiguous_run, expanded_view, window_summaries, window_view
+from ._outliers import apply_bounds, flagged
 from ._window import WindowSpec
 
 if TYPE_CHECKING:  # the layout is made below this module
@@ -99,15 +100,23 @@ class FeatureArray:
         var: xr.Variable,
         extents: Mapping[Hashable, Extent] | None = None,
     ) -> FeatureArray:
-        """The variable laid out for gathering; with scaling, its values standardized
-        here, once per grid cell, rather than once per window. ``extents``: along
-        these dims, the cells to hold and the margins to add (see :class:`Extent`)."""
+        """The variable laid out for gathering; with an outlier rule, its outliers made
+        NaN or clipped (or, to drop their samples, marked in ``flagged``) and with
+        scaling, its values standardized, here, once per grid cell, rather than once per
+        window. ``extents``: along these dims, the cells to hold and the margins to add
+        (see :class:`Extent`)."""
         wdims = plan.window_dims
         dims = [d for d in layout.dims if d in var.dims and d not in wdims] + list(wdims)
         values = var.transpose(*dims).values
         extents = {d: e for d, e in (extents or {}).items() if d in dims}
         if extents:
             values = values[tuple(extents[d].cells if d in extents else slice(None) for d in dims)]
+        marks = None
+        bounds = layout.outliers.get(plan.variable)
+        if bounds is not None:  # on the physical values, before any scaling
+            if layout.outlier_action == "drop":
+                marks = flagged(values, bounds).astype(np.float32)
+            values = apply_bounds(values, bounds, layout.outlier_action)
         if layout.scaling is not None:
             mean, std = layout.scaling[plan.variable]
             values = (np.asarray(values, dtype=np.float64) - mean) / std
@@ -115,9 +124,12 @@ class FeatureArray:
         if any(e.before or e.after for e in extents.values()):
             axes = [(dims.index(d), e) for d, e in extents.items()]
             arr = with_margins(values, axes, layout.dtype)
+            if marks is not None:  # margins wrap like the cells, or are no outlier
+                marks = with_margins(marks, axes, np.float32)
         else:
             arr = np.ascontiguousarray(values, dtype=layout.dtype)
         return cls(
+            flagged=None if marks is None else marks > 0,
             dims=tuple(dims),
             arr=arr,
             axes=tuple(dims.index(d) for d in wdims),
@@ -128,6 +140,7 @@ class FeatureArray:
         )
 
     summaries: dict | None = None  # per window position: NaN-aware mean, std, ...
+    flagged: np.ndarray | None = None  # outlier cells whose samples are dropped
 
     def summarize(self) -> None:
         """The summaries its columns need (stats; the mean for centering on it), once

@@ -86,8 +86,8 @@ class Finisher:
             index = tuple(pos[d] for d in f.dims)
             for stat, column in f.plan.stats.items():
                 extra[column] = f.summaries[stat][index]
-            if f.plan.center == "mean":
-                extra[f.plan.reference] = f.summaries["mean"][index]
+            if f.plan.center == "mean":  # the reference: its column, or only for centering
+                extra[_mean_key(f)] = f.summaries["mean"][index]
         column = self.coord_start
         for d, values in self.coord_lookup:
             picked = values[pos[d]]
@@ -104,10 +104,18 @@ class Finisher:
             if f.plan.center == "anchor":
                 refs.append((f, out[:, f.plan.cells.start + f.plan.anchor_cell].astype(out.dtype)))
             elif f.plan.center == "mean":  # (a scalar for a variable without sample dims)
-                mean = np.broadcast_to(extra[f.plan.reference], out.shape[:1])
+                mean = np.broadcast_to(extra[_mean_key(f)], out.shape[:1])
                 refs.append((f, mean.astype(out.dtype)))
         center_columns(out, [(f.plan.cells, ref) for f, ref in refs])
         for f, ref in refs:
-            out[:, f.plan.reference] = ref
+            if f.plan.reference is not None:  # kept as a feature (center_reference)
+                out[:, f.plan.reference] = ref
         for column, values in extra.items():
-            out[:, column] = values
+            if isinstance(column, int):
+                out[:, column] = values
+
+
+def _mean_key(f) -> object:
+    """Where a variable's window mean goes among the extra columns: its reference
+    column, or (without one) a key that is no column, used only to center."""
+    return f.plan.reference if f.plan.reference is not None else ("mean", f.plan.variable)

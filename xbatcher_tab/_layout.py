@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._checks import check_bool, check_choice
 from ._columns import (
     RowColumns,
     VariableColumns,
@@ -25,6 +26,7 @@ from ._columns import (
 )
 from ._coords import Labels, direction, in_order, is_longitude
 from ._copy import CopyBudget
+from ._outliers import ACTIONS, check_outliers
 from ._plan import SampleGrid, sample_grid
 from ._selection import check_dropna, check_where
 from ._window import Target, WindowSpec, boundary_periods, check_lead, make_window_spec
@@ -76,6 +78,10 @@ class Layout:
     where : a boolean DataArray or a callable selecting samples by their anchor.
     weight : each sample's weight, by its anchor: None, a
         :class:`~xbatcher_tab.weights.CosLat` or a DataArray over some sample dims.
+    center_reference : whether a centered variable's reference is a feature.
+    outliers : per variable with an outlier rule, its bounds ``(lo, hi)`` (learnt by
+        ``fit`` from the rule; empty until then).
+    outlier_action : "nan", "clip" or "drop": what an outlier cell becomes.
     directions : per dim with a coordinate, the direction of its labels at fit (1
         increasing, -1 decreasing, 0 unordered): later data is put in this order.
     periods : per periodic dim whose period is known (longitude: 360), that period.
@@ -101,6 +107,9 @@ class Layout:
     coord_features: tuple[tuple[str, str], ...] = ()
     where: object = field(default=None, compare=False)
     weight: object = field(default=None, compare=False)
+    center_reference: bool = True
+    outliers: dict = field(default_factory=dict)
+    outlier_action: str = "nan"
     directions: dict = field(default_factory=dict)
     periods: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict, compare=False)
@@ -115,8 +124,10 @@ class Layout:
 
     @property
     def selects(self) -> bool:
-        """Whether the samples kept depend on the data's values (dropna, where)."""
-        return bool(self.dropna) or self.where is not None
+        """Whether the samples kept depend on the data's values (dropna, where,
+        dropped outliers)."""
+        drops = self.outlier_action == "drop" and bool(self.outliers)
+        return bool(self.dropna) or self.where is not None or drops
 
     def window_dims(self, variable: Hashable) -> tuple[Hashable, ...]:
         """The windowed dims ``variable`` has, in feature (``input_dims``) order."""
@@ -133,6 +144,7 @@ class Layout:
             self.center,
             self.stats,
             self.coord_features,
+            self.center_reference,
         )
 
     def column_plan(self) -> tuple[list[VariableColumns], slice]:
@@ -174,11 +186,15 @@ def learn_layout(
     scaling: dict | None = None,
     boundary: object = None,
     weight: object = None,
+    center_reference: object = True,
+    outliers: object = None,
+    outlier_action: object = "nan",
 ) -> Layout:
     """Validate the tabularizer's parameters against ``ds`` and learn the layout.
 
     ``scaling``: each feature variable's ``(mean, std)`` (learnt from the data by the
-    caller), or None.
+    caller), or None. ``outliers`` (the rules) is checked here; the bounds the layout
+    holds are learnt by the caller (see :class:`~xbatcher_tab._outliers.OutlierStats`).
     """
     sizes = dict(ds.sizes)
     dropna = check_dropna(dropna)
@@ -195,6 +211,13 @@ def learn_layout(
     target_attrs = dict(ds[target_name].attrs) if target is not None else {}
     window = make_window_spec(input_dims, input_overlap, sizes, lead, boundary)
     check_pad_dtype(window, np_dtype)
+    check_outliers(outliers, names, target_name)
+    outlier_action = check_choice("outlier_action", outlier_action, ACTIONS)
+    if outlier_action == "nan" and outliers and np_dtype.kind != "f":
+        raise ValueError(
+            f"outlier_action='nan' makes outliers NaN, which dtype {np_dtype} cannot hold; "
+            "use a float dtype, or outlier_action='clip' or 'drop'"
+        )
     periods = {**boundary_periods(boundary)}
     dims = sample_order(ds, names, target_name)
     directions = check_coordinates(ds, dims, window)
@@ -222,6 +245,8 @@ def learn_layout(
         directions=directions,
         periods=periods,
         skipped=skipped,
+        center_reference=check_bool("center_reference", center_reference),
+        outlier_action=outlier_action,
     )
 
 

@@ -96,6 +96,46 @@ class TableOutputs:
             raise ValueError("the tabularizer has no weight: pass weight='coslat' or a DataArray")
         return sample_weight(self.layout_.weight, coords)
 
+    def outlier_cells(self, X: xr.Dataset | xr.DataArray) -> xr.Dataset:
+        """Which cells of ``X`` lie outside the fitted outlier bounds: a boolean
+        DataArray per variable with a rule, on ``X``'s grid (lazy for dask-backed
+        data); ``.sum("time")`` counts them per cell."""
+        check_is_fitted(self, "layout_")
+        if not self.layout_.outliers:
+            raise ValueError("the tabularizer has no outlier rules: pass outliers={...}")
+        ds = as_dataset(X)
+        return xr.Dataset(
+            {v: (ds[v] < lo) | (ds[v] > hi) for v, (lo, hi) in self.layout_.outliers.items()}
+        )
+
+    def feature_map(self, values: object) -> xr.Dataset:
+        """Per-feature values back on the window: which neighbours and lags a model
+        uses, say.
+
+        ``values``: one per feature (an array of ``n_features_out_``, or of several
+        outputs by ``n_features_out_``), a dict by feature name (xgboost's
+        ``get_score()``; missing names count 0), a fitted model with
+        ``feature_importances_`` or ``coef_``, or a permutation-importance result
+        (``importances_mean``). Returns one variable per feature variable over offset
+        dims named after the window dims (``lat_offset``, ``time_offset``, ...; offsets
+        from the anchor as coordinates), and each feature with no window position
+        (references, summaries, coordinate features) as a variable of its own.
+
+        Examples
+        --------
+        >>> import xbatcher_tab as xt
+        >>> from sklearn.linear_model import Ridge
+        >>> ds = xt.datasets.tasmax(time=10, lat=6, lon=7)
+        >>> tab = xt.WindowTabularizer(input_dims={"lat": 3, "time": 2},
+        ...                            target=xt.Target("tasmax", lead={"time": 1}))
+        >>> X, y, _ = tab.tabularize(ds)
+        >>> weights = tab.feature_map(Ridge().fit(X, y))
+        >>> dict(weights.tasmax.sizes)
+        {'lat_offset': 3, 'time_offset': 2}
+        """
+        check_is_fitted(self, "layout_")
+        return self.layout_.columns.feature_map(_per_feature(values, list(self.feature_names_out_)))
+
     def count_samples(self, X: xr.Dataset | xr.DataArray) -> int:
         """How many samples ``X`` gives (before ``dropna``), from its sizes alone.
 
@@ -264,3 +304,23 @@ class TableOutputs:
 TableOutputs.iter_batches.__doc__ = TableOutputs.iter_batches.__doc__.format(
     batch_options=batch_options_doc(8)
 )
+
+
+def _per_feature(values: object, names: list) -> np.ndarray:
+    """``values`` as an array whose last axis is the features."""
+    for attr in ("feature_importances_", "coef_", "importances_mean"):
+        if hasattr(values, attr):
+            values = getattr(values, attr)
+            break
+    if isinstance(values, dict):
+        unknown = [k for k in values if k not in names]
+        if unknown:
+            raise ValueError(f"values names features the tabularizer does not have: {unknown[:3]}")
+        return np.array([float(values.get(n, 0.0)) for n in names])
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim not in (1, 2) or array.shape[-1] != len(names):
+        raise ValueError(
+            f"values must hold one value per feature ({len(names)}), or rows of them, "
+            f"got shape {array.shape}"
+        )
+    return array

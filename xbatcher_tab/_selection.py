@@ -17,7 +17,14 @@ import xarray as xr
 from ._checks import describe
 from ._kernels import window_any
 
-__all__ = ["check_dropna", "check_where", "in_mask", "nan_windows", "resolve_where"]
+__all__ = [
+    "check_dropna",
+    "check_where",
+    "flagged_windows",
+    "in_mask",
+    "nan_windows",
+    "resolve_where",
+]
 
 
 def check_dropna(value: object) -> bool | str:
@@ -101,6 +108,18 @@ def in_mask(mask: tuple, cells: Mapping[Hashable, np.ndarray], n: int) -> np.nda
     kept = np.ones_like(inside)
     kept[inside] = values[tuple(i[inside] for i in index)] if index else bool(values)
     return kept
+
+
+def flagged_windows(
+    features: Sequence[Any], pos: Mapping[Hashable, np.ndarray], n: int
+) -> np.ndarray:
+    """Whether the window of each of ``n`` samples at positions ``pos`` holds an
+    outlier cell (a feature array's ``flagged`` cells) in any feature variable."""
+    bad = np.zeros(n, dtype=bool)
+    for f in features:
+        if f.flagged is not None:
+            bad |= window_any(f.flagged, f.axes, f.sizes, f.steps)[tuple(pos[d] for d in f.dims)]
+    return bad
 
 
 def nan_windows(features: Sequence[Any], pos: Mapping[Hashable, np.ndarray], n: int) -> np.ndarray:

@@ -25,8 +25,9 @@ from ._copy import RowCopier
 from ._features import FeatureArray, table_extents
 from ._finish import Finisher
 from ._layout import Layout, check_labels, check_layout
+from ._outliers import apply_bounds, flagged
 from ._plan import SampleGrid
-from ._selection import in_mask, nan_windows, resolve_where
+from ._selection import flagged_windows, in_mask, nan_windows, resolve_where
 
 __all__ = ["DataContext", "Table", "Tabular"]
 
@@ -160,9 +161,16 @@ class Table:
         self.n_features = coord_columns.stop
         self._mask = context.mask
         self._target = None
+        self._label_outliers = None  # labels that are outliers, to drop their samples
         if labelled:
             tvar = ds[layout.target].variable
-            self._target = (tuple(tvar.dims), np.asarray(tvar.values))
+            labels = np.asarray(tvar.values)
+            bounds = layout.outliers.get(layout.target)
+            if bounds is not None:  # a rule of the target's covers its labels
+                if layout.outlier_action == "drop":
+                    self._label_outliers = flagged(labels, bounds)
+                labels = apply_bounds(labels, bounds, layout.outlier_action)
+            self._target = (tuple(tvar.dims), labels)
         self._coords = context.coords
         finisher = Finisher.of(
             self.features,
@@ -204,6 +212,10 @@ class Table:
             bad |= np.isnan(self.y(ids, pos=pos).astype(float, copy=False))
         if self._mask is not None:
             bad |= ~in_mask(self._mask, self.anchor_cells(ids, pos), ids.size)
+        if self.layout.outlier_action == "drop":
+            bad |= flagged_windows(self.features, pos, ids.size)
+            if self._label_outliers is not None:
+                bad |= self._label_cells(self._label_outliers, ids, pos)
         return ids[~bad]
 
     def X(self, ids, pos: dict | None = None, out=None, at=None) -> np.ndarray:
@@ -229,13 +241,17 @@ class Table:
         """Label of each sample: the target variable at the sample's anchor."""
         if self._target is None:
             check_labels(self.layout)  # raises: no target, or no target in the data
+        dims, values = self._target
+        labels = self._label_cells(values, ids, pos)
+        # a target without dims (or none varying between samples) still gives one per row
+        return np.broadcast_to(labels, (int(np.size(ids)),)).copy() if labels.ndim == 0 else labels
+
+    def _label_cells(self, values: np.ndarray, ids, pos: dict | None) -> np.ndarray:
+        """``values`` (over the target's dims) at each sample's anchor."""
         cells = self.anchor_cells(ids, pos)
         d0 = self.grid.dims[0]
         cells[d0] = cells[d0] - self.start  # the target's cells in this slab
-        dims, values = self._target
-        labels = values[tuple(cells[d] for d in dims)]
-        # a target without dims (or none varying between samples) still gives one per row
-        return np.broadcast_to(labels, (int(np.size(ids)),)).copy() if labels.ndim == 0 else labels
+        return values[tuple(cells[d] for d in self._target[0])]
 
     def coords(self, ids, pos: dict | None = None) -> pd.DataFrame:
         """One row per sample: the anchor's coordinate label along every dim."""

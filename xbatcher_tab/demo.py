@@ -37,8 +37,10 @@ def run_demo(
     today) and climatology (each cell's training-period mean). Then
     :func:`xbatcher_tab.predict` puts the model's predictions on the map, including the
     forecast for the day after the data's last day. Writes ``truth.png``,
-    ``prediction.png`` and ``error.png`` (the last test day) and ``forecast.png`` (the
-    day after) to ``out``.
+    ``prediction.png`` and ``error.png`` (the last test day), ``forecast.png`` (the
+    day after) and ``importance.png`` (the model's gain by window offset: lag x
+    latitude, summed over longitude, from :meth:`WindowTabularizer.feature_map`) to
+    ``out``.
     """
     days, split = _check_demo_args(size, rounds, lat, lon)
     out = Path(out)
@@ -118,11 +120,22 @@ def run_demo(
         f"{float(by_day.min()):.3f}-{float(by_day.max()):.3f} K"
     )
     maps = _write_maps(Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow)
+    # which neighbours and lags the model uses: its gain by window offset
+    importance = tab.feature_map(booster.get_score(importance_type="total_gain")).tasmax
+    by_offset = importance.sum("lon_offset") / float(importance.sum())
+    maps.append(_write_importance(Path(out), by_offset))
+    top = by_offset.where(by_offset == by_offset.max(), drop=True)
+    say(
+        f"the model's gain: {100 * float(by_offset.sel(time_offset=-1).sum()):.0f} % from the "
+        f"last day; most at time {int(top.time_offset[0])}, lat {int(top.lat_offset[0]):+d} "
+        "(of the window's 9 x 9 x 9 cells)"
+    )
     say("maps: " + ", ".join(str(p) for p in maps))
     grid = forecast.sel(time=test.time)
     return {
         "scores": scores,
         "maps": maps,
+        "importance": by_offset,
         "n_test": len(y),
         "grid": grid,
         "forecast": tomorrow,
@@ -193,3 +206,20 @@ def _write_maps(out: Path, truth, prediction, forecast) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _write_importance(out: Path, by_offset) -> Path:
+    """The model's share of gain by lag and latitude offset, as a labelled picture."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    by_offset.transpose("lat_offset", "time_offset").plot(
+        ax=ax, cmap="viridis", cbar_kwargs={"label": "share of the model's gain"}
+    )
+    ax.set_xlabel("days before the label's day (time offset)")
+    ax.set_ylabel("cells north of the center (lat offset)")
+    ax.set_title("what xgboost uses: gain by window offset, summed over longitude")
+    path = out / "importance.png"
+    fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
@@ -15,13 +14,15 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import check_bool, check_n_jobs
 from ._copy import CopyBudget
 from ._data import as_dataset
+from ._fitting import learn_values, same_layout
 from ._layout import Layout, learn_layout
-from ._moments import merge, moments, scaling
 from ._options import get_option
 from ._outputs import TableOutputs
 from ._selection import check_dropna
 from ._table import Tabular
 from ._window import Target
+
+FITTED_VALUES = ("moments_", "outlier_stats_", "outliers_")  # learnt from values, by piece
 
 __all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer", "fitted_with_target"]
 
@@ -89,6 +90,13 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         the anchor is always the window's center, or the label cell along lead dims.)
     scale, stats, coord_features, where
         Preprocessing inside the window: see the preprocessing guide.
+    center_reference : bool, default True
+        Whether a centered variable's reference (``var@anchor``, ``var@mean``) is a
+        feature: leave it out where the absolute level should not matter.
+    outliers, outlier_action
+        Rules ``{variable or "*": ("range", lo, hi) | ("zscore", k) | ("quantile",
+        q_lo, q_hi)}`` and what an outlier cell becomes: ``"nan"``, ``"clip"`` (to the
+        bound) or ``"drop"`` (its samples): see the preprocessing guide.
     boundary : dict, optional
         How windows meet the data's edges, per windowed dim: ``"periodic"`` (they wrap
         around, e.g. longitude on a global grid: cell -1 is the last cell) or ``"pad"``
@@ -123,6 +131,9 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         The data's dims, in the order samples are enumerated (outermost first).
     n_features_out_ : int
         Number of features.
+    outliers_ : dict
+        Per variable with an outlier rule: its bounds (``lo``, ``hi``) and the cells it
+        flagged in the fitted data (``flagged``, ``cells``, ``fraction``).
     feature_names_out_ : ndarray of str
         ``var(dim±offset;...)`` per feature, offsets from the anchor.
 
@@ -160,6 +171,9 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         boundary: Mapping[Hashable, str] | None = None,
         weight: str | xr.DataArray | None = None,
         n_jobs: int | None = None,
+        center_reference: bool = True,
+        outliers: Mapping[Hashable, tuple] | None = None,
+        outlier_action: str = "nan",
     ) -> None:
         self.input_dims = input_dims
         self.input_overlap = input_overlap
@@ -175,6 +189,9 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         self.boundary = boundary
         self.weight = weight
         self.n_jobs = n_jobs
+        self.center_reference = center_reference
+        self.outliers = outliers
+        self.outlier_action = outlier_action
 
     # -- fitting -----------------------------------------------------------------------
 
@@ -185,7 +202,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
 
         ``y`` is ignored; it is accepted for Pipeline compatibility.
         """
-        for attr in ("layout_", "moments_"):
+        for attr in ("layout_", *FITTED_VALUES):
             if hasattr(self, attr):
                 delattr(self, attr)
         return self.partial_fit(X)
@@ -211,26 +228,13 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         ds = as_dataset(X)
         layout = self.layout_of(ds)
         first = not hasattr(self, "layout_")
-        if not first and _shape(layout) != _shape(self.layout_):
-            raise ValueError(
-                "partial_fit got a piece whose variables, dims or window differ from the "
-                "first piece's; every piece must have the same layout (use fit to start over)"
-            )
+        if not first:
+            same_layout(layout, self.layout_)
+        before = {} if first else {k: v for k, v in vars(self).items() if k in FITTED_VALUES}
         scale = check_bool("scale", self.scale)
-        if scale:
-            piece = moments(ds, layout.variables)
-            if not first and hasattr(self, "moments_"):
-                piece = {v: merge(self.moments_[v], piece[v]) for v in layout.variables}
-            self.moments_ = piece
-            layout = dataclasses.replace(layout, scaling=scaling(self.moments_))
-        if first and layout.target in layout.variables and not layout.window.leads:
-            warnings.warn(
-                f"the target variable {layout.target!r} is also a feature and the target has "
-                "no lead: each label is one of its own sample's features. Give "
-                "Target(..., lead={'time': 1}) to predict ahead.",
-                UserWarning,
-                stacklevel=2,
-            )
+        layout, fitted = learn_values(ds, layout, scale, self.outliers, before)
+        for name, value in fitted.items():
+            setattr(self, name, value)
         self.layout_: Layout = layout
         self.variables_ = list(layout.variables)
         self.skipped_variables_ = dict(layout.skipped)
@@ -244,20 +248,10 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         fitting (no scaling statistics): what ``fit`` would learn. The one place the
         parameters become a layout, so splitters that need the window of an unfitted
         tabularizer see the same window ``fit`` would."""
+        params = self.get_params(deep=False)
+        values_only = ("scale", "n_jobs")  # learnt from values, or not part of the layout
         return learn_layout(
-            as_dataset(X),
-            self.input_dims,
-            self.input_overlap,
-            self.variables,
-            self.target,
-            self.dtype,
-            self.dropna,
-            center=self.center,
-            stats=self.stats,
-            coord_features=self.coord_features,
-            where=self.where,
-            boundary=self.boundary,
-            weight=self.weight,
+            as_dataset(X), **{k: v for k, v in params.items() if k not in values_only}
         )
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -309,8 +303,3 @@ def fitted_with_target(tab: object, data: object, caller: str) -> WindowTabulari
     if tab.layout_.target is None:
         raise ValueError(f"{caller} needs labels: give the tabularizer a target=Target(...)")
     return tab
-
-
-def _shape(layout: Layout) -> tuple:
-    """What every piece given to ``partial_fit`` must share."""
-    return (layout.variables, layout.var_dims, layout.dims, layout.window, layout.target)
