@@ -250,9 +250,12 @@ def test_demo_small(tmp_path):
     assert stems == ["truth", "prediction", "error", "forecast", "importance"]
     # the model's gain by offset: shares of the whole, the last day's above the first's
     importance = result["importance"]
-    assert set(importance.dims) == {"lat_offset", "time_offset"}
+    assert set(importance.dims) == {"lon_offset", "time_offset"}
     assert float(importance.sum()) == pytest.approx(1.0)
     assert importance.sel(time_offset=-1).sum() > importance.sel(time_offset=-9).sum()
+    # the weather drifts east a cell a day: the model reads yesterday's western neighbour
+    last = importance.sel(time_offset=-1)
+    assert last.sel(lon_offset=-1) > 10 * last.sel(lon_offset=1)
     # the map from xt.predict holds the demo's own predictions, and the day after
     grid, forecast = result["grid"], result["forecast"]
     assert int(grid.notnull().sum()) == result["n_test"]

@@ -39,7 +39,7 @@ def run_demo(
     forecast for the day after the data's last day. Writes ``truth.png``,
     ``prediction.png`` and ``error.png`` (the last test day), ``forecast.png`` (the
     day after) and ``importance.png`` (the model's gain by window offset: lag x
-    latitude, summed over longitude, from :meth:`WindowTabularizer.feature_map`) to
+    longitude, summed over latitude, from :meth:`WindowTabularizer.feature_map`) to
     ``out``.
     """
     days, split = _check_demo_args(size, rounds, lat, lon)
@@ -122,13 +122,15 @@ def run_demo(
     maps = _write_maps(Path(out), test.tasmax.sel(time=day), forecast.sel(time=day), tomorrow)
     # which neighbours and lags the model uses: its gain by window offset
     importance = tab.feature_map(booster.get_score(importance_type="total_gain")).tasmax
-    by_offset = importance.sum("lon_offset") / float(importance.sum())
+    by_offset = importance.sum("lat_offset") / float(importance.sum())
     maps.append(_write_importance(Path(out), by_offset))
-    top = by_offset.where(by_offset == by_offset.max(), drop=True)
+    last = by_offset.sel(time_offset=-1)
+    west = float(last.sel(lon_offset=slice(None, -1)).sum())
+    east = float(last.sel(lon_offset=slice(1, None)).sum())
     say(
-        f"the model's gain: {100 * float(by_offset.sel(time_offset=-1).sum()):.0f} % from the "
-        f"last day; most at time {int(top.time_offset[0])}, lat {int(top.lat_offset[0]):+d} "
-        "(of the window's 9 x 9 x 9 cells)"
+        f"the model's gain: {100 * float(last.sum()):.1f} % from the last day; beside its "
+        f"center, {west / max(west + east, 1e-12):.0%} from the cells west of it (the "
+        "weather drifts east)"
     )
     say("maps: " + ", ".join(str(p) for p in maps))
     grid = forecast.sel(time=test.time)
@@ -209,16 +211,22 @@ def _write_maps(out: Path, truth, prediction, forecast) -> list[Path]:
 
 
 def _write_importance(out: Path, by_offset) -> Path:
-    """The model's share of gain by lag and latitude offset, as a labelled picture."""
+    """The model's share of gain by lag and longitude offset, as a labelled picture
+    (a log scale: the last day's center takes most, the neighbours tell the rest)."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    by_offset.transpose("lat_offset", "time_offset").plot(
-        ax=ax, cmap="viridis", cbar_kwargs={"label": "share of the model's gain"}
+    shown = by_offset.where(by_offset > 0).transpose("lon_offset", "time_offset")
+    shown.plot(
+        ax=ax,
+        cmap="viridis",
+        norm=LogNorm(vmin=max(float(shown.min()), 1e-6), vmax=float(shown.max())),
+        cbar_kwargs={"label": "share of the model's gain (log scale)"},
     )
     ax.set_xlabel("days before the label's day (time offset)")
-    ax.set_ylabel("cells north of the center (lat offset)")
-    ax.set_title("what xgboost uses: gain by window offset, summed over longitude")
+    ax.set_ylabel("cells east of the center (lon offset)")
+    ax.set_title("what xgboost uses: gain by window offset, summed over latitude")
     path = out / "importance.png"
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
