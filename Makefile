@@ -21,8 +21,14 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
 
+# the tabular suite once more under the numpy engine (the whole suite runs the default,
+# numba, which [all] installs)
+NUMPY_ENGINE_TESTS := tests/test_tabularizer.py tests/test_batching.py tests/test_threads.py \
+	tests/test_preprocessing.py tests/test_outliers.py tests/test_boundary.py
+
 test: lint docs
 	$(PY) -m pytest -q
+	XBATCHER_TAB_ENGINE=numpy $(PY) -m pytest -q $(NUMPY_ENGINE_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/xbatcher-tab demo --out demo_output
@@ -36,6 +42,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_preprocessing.py --markdown
 	$(PY) benchmarks/bench_threads.py --markdown
 	$(PY) benchmarks/bench_torch.py --markdown
+	$(PY) benchmarks/bench_engines.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output

@@ -25,29 +25,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dataclasses
-import gc
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
-from _report import NOTEBOOK_WINDOW, grid_args, print_rows  # noqa: E402
+from _report import NOTEBOOK_WINDOW, best_of, grid_args, print_rows  # noqa: E402
 
 import xbatcher_tab as xt
 from xbatcher_tab._slabs import load_table
 
 WINDOW = NOTEBOOK_WINDOW
-
-
-def best_of(repeat: int, fn) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def threads(ds, tab, repeat: int) -> list[tuple[str, str]]:

@@ -62,3 +62,11 @@ def next_day_tab(input_dims=None, **options):
 def next_day():
     """The factory :func:`next_day_tab`: ``next_day(n_jobs=3)``, ``next_day(boundary=...)``."""
     return next_day_tab
+
+
+def pytest_report_header(config) -> str:
+    """Which engine copies the rows in this run (``XBATCHER_TAB_ENGINE`` sets it)."""
+    from xbatcher_tab._engine import resolve
+    from xbatcher_tab._options import get_option
+
+    return f"xbatcher-tab engine: {resolve(get_option('engine'))}"

@@ -11,6 +11,7 @@ Examples
 
 from . import augment, datasets, metrics, model_selection, weights
 from ._batch_options import BatchOptions
+from ._options import get_option, set_options
 from ._table import Tabular
 from ._version import __version__
 from ._window import Target, WindowSpec
@@ -48,9 +49,11 @@ __all__ = [
     "__version__",
     "augment",
     "datasets",
+    "get_option",
     "metrics",
     "model_selection",
     "partial_fit",
     "predict",
+    "set_options",
     "weights",
 ]

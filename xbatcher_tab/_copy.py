@@ -13,8 +13,10 @@ window cells (centering, summaries, coordinate features) are finished by a
 :class:`~xbatcher_tab._finish.Finisher` while they are in cache. How large a piece of
 each kind is, is a :class:`CopyBudget` passed in: it decides speed, never the rows.
 
-This is the seam a compiled engine plugs into: the same interface, another
-implementation behind it.
+With the numba engine (:mod:`~xbatcher_tab._engine`), every gather but plain whole
+blocks (copied by numpy at memory speed) is one compiled pass per variable that writes
+each window straight into its row and centers it there; the extra columns are then
+written by the finisher. Same rows, another implementation behind the same interface.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ._coords import sample_positions
+from ._engine import compiled_kernels
 from ._kernels import contiguous_run, copy_friendly_view, gather_rows, single_threaded_blas
 from ._plan import SampleGrid
 from ._window import WindowSpec
@@ -74,6 +77,10 @@ class Finishing(Protocol):
 
     def finish(self, out: np.ndarray, extra: Mapping[int, np.ndarray]) -> None: ...
 
+    def centering(self, feature: Any, extra: Mapping) -> tuple[str | None, Any, int]: ...
+
+    def write_extra(self, out: np.ndarray, extra: Mapping, rows: Any = None) -> None: ...
+
 
 class RowCopier:
     """Rows of X for any global sample ids of one table.
@@ -94,6 +101,8 @@ class RowCopier:
     n_jobs : int
         Threads that split large gathers.
     budget : CopyBudget
+    engine : str
+        The ``engine`` option: "auto", "numba" or "numpy" (see :mod:`~._engine`).
     """
 
     def __init__(
@@ -107,6 +116,7 @@ class RowCopier:
         n_features: int,
         n_jobs: int = 1,
         budget: CopyBudget | None = None,
+        engine: str = "auto",
     ) -> None:
         self.features = list(features)
         self.grid = grid
@@ -117,6 +127,21 @@ class RowCopier:
         self.n_features = n_features
         self.n_jobs = n_jobs
         self.budget = CopyBudget() if budget is None else budget
+        self.kernels = compiled_kernels(engine)
+        if self.kernels is not None and not self._compilable():
+            self.kernels = None  # float16, or an array numba cannot read: numpy
+        self.geometry = (
+            [self.kernels.window_geometry(f.arr, f.axes, f.sizes, f.steps) for f in features]
+            if self.kernels is not None
+            else []
+        )
+
+    def _compilable(self) -> bool:
+        """Whether the compiled kernel can copy these rows (its dtypes, C-contiguous
+        feature arrays)."""
+        return self.dtype in self.kernels.DTYPES and all(
+            f.arr.dtype == self.dtype and f.arr.flags.c_contiguous for f in self.features
+        )
 
     def positions(self, ids) -> dict[Hashable, np.ndarray]:
         """Position along each grid dim of each global sample id."""
@@ -180,13 +205,56 @@ class RowCopier:
         local = ids - self.first_id
         block = self.grid.inner
         first, last = whole_blocks(local, block)
+        if self.kernels is not None and (self.finisher.active or first == last):
+            self._copy_compiled(ids, 0, ids.size, out, pos, at)  # one pass, finished
+            return
         for row in range(first, last, block):
             part = slice(row, row + block)
             with _staged(out, at, part) as target:
                 self._copy_block(int(local[row]) // block, target, ids[part])
         for lo, hi in ((0, first), (last, ids.size)):
-            if hi > lo:
+            if hi > lo and self.kernels is not None:
+                self._copy_compiled(ids, lo, hi, out, pos, at)
+            elif hi > lo:
                 self._copy_sparse(ids, local, lo, hi, out, pos, at)
+
+    def _copy_compiled(
+        self, ids, lo: int, hi: int, out: np.ndarray, pos, at: np.ndarray | None
+    ) -> None:
+        """Rows ``[lo, hi)`` of ids, any ids, with the compiled kernel: per variable one
+        pass writing each window into its row (``out[at]`` with ``at``) and centering
+        it there, then the extra columns; a chunk of rows at a time whose bookkeeping
+        (positions, window starts, extra columns: some 64 bytes a row) takes about
+        ``chunk_bytes``."""
+        chunk = max(1, self.budget.chunk_bytes // 64)
+        modes = {None: self.kernels.NO_CENTER, "anchor": self.kernels.ANCHOR}
+        for part, where in self._chunks(ids, lo, hi, pos, chunk):
+            rows = np.arange(part.start, part.stop) if at is None else at[part]
+            rows = rows.astype(np.int64, copy=False)
+            # rows written out of order (shuffled ids, or their places in a batch):
+            # the kernel reads in memory order and fetches rows ahead
+            shuffled = bool((np.diff(ids[part]) < 0).any() or (np.diff(rows) < 0).any())
+            extra = self._extra(where)
+            for f, geometry in zip(self.features, self.geometry, strict=True):
+                strides = geometry[1]
+                bases = np.zeros(rows.size, dtype=np.int64)
+                for k, d in enumerate(f.dims):
+                    bases += where[d].astype(np.int64, copy=False) * strides[k]
+                how, refs, ref_col = self.finisher.centering(f, extra)
+                self.kernels.gather_windows(
+                    geometry,
+                    bases,
+                    out,
+                    rows,
+                    f.columns.start,
+                    modes.get(how, self.kernels.GIVEN),
+                    f.plan.anchor_cell,
+                    refs,
+                    ref_col,
+                    shuffled,
+                )
+                extra.pop(ref_col, None)  # written by the kernel
+            self.finisher.write_extra(out, extra, rows)
 
     def _copy_sparse(
         self, ids, local, lo: int, hi: int, out: np.ndarray, pos, at: np.ndarray | None
@@ -226,18 +294,23 @@ class RowCopier:
         """Rows ``[lo, hi)`` one by one (fancy indexing), a cache-sized chunk at a time;
         with ``at``, put straight in their rows of ``out`` unless they need finishing."""
         chunk = max(1, self.budget.chunk_bytes // max(1, out.shape[1] * out.itemsize))
-        for start in range(lo, hi, chunk):
-            part = slice(start, min(start + chunk, hi))
-            if pos is None:
-                where = self.positions(ids[part])
-            else:
-                where = {d: p[part] for d, p in pos.items()}
+        for part, where in self._chunks(ids, lo, hi, pos, chunk):
             if at is not None and not self.finisher.active:
                 self._copy_rows(where, out, at[part])
                 continue
             with _staged(out, at, part) as target:
                 self._copy_rows(where, target)
                 self.finisher.finish(target, self._extra(where))
+
+    def _chunks(self, ids, lo: int, hi: int, pos, size: int):
+        """Rows ``[lo, hi)`` of ids ``size`` at a time: ``(slice, positions)`` pairs,
+        the positions taken from ``pos`` if given, else found from the ids."""
+        for start in range(lo, hi, size):
+            part = slice(start, min(start + size, hi))
+            if pos is None:
+                yield part, self.positions(ids[part])
+            else:
+                yield part, {d: p[part] for d, p in pos.items()}
 
     def _extra(self, pos: Mapping[Hashable, np.ndarray] | None, ids=None) -> dict:
         """The finisher's extra columns of some rows (positions from ``ids`` if not

@@ -110,9 +110,25 @@ class Finisher:
         for f, ref in refs:
             if f.plan.reference is not None:  # kept as a feature (center_reference)
                 out[:, f.plan.reference] = ref
+        self.write_extra(out, extra)
+
+    def centering(self, feature: Any, extra: Mapping) -> tuple[str | None, Any, int]:
+        """How a compiled pass centers ``feature``'s cells in rows whose extra columns
+        are ``extra``: ``(how, references, reference column)``: how is None, "anchor"
+        (its anchor cell) or "given" (the references: its window means); the column is
+        -1 when the reference is not kept."""
+        column = -1 if feature.plan.reference is None else feature.plan.reference
+        if feature.plan.center == "mean":
+            return "given", extra[_mean_key(feature)], column
+        return feature.plan.center, None, column
+
+    def write_extra(self, out: np.ndarray, extra: Mapping, rows: Any = None) -> None:
+        """Write the ``extra`` columns (from :meth:`extra_columns`) into ``out`` (its
+        rows ``rows``, if given)."""
+        at = slice(None) if rows is None else rows
         for column, values in extra.items():
             if isinstance(column, int):
-                out[:, column] = values
+                out[at, column] = values
 
 
 def _mean_key(f) -> object:

@@ -90,6 +90,7 @@ class Layout:
     n_jobs : threads that gather rows (not part of the table: the rows are the same).
     budget : how the copy engine stages its copies (nor is this: see
         :class:`~xbatcher_tab._copy.CopyBudget`).
+    engine : which kernels copy the rows, the ``engine`` option (nor is this).
     """
 
     dims: tuple[Hashable, ...]
@@ -115,6 +116,7 @@ class Layout:
     skipped: dict = field(default_factory=dict, compare=False)
     n_jobs: int = field(default=1, compare=False)
     budget: CopyBudget = field(default=CopyBudget(), compare=False)
+    engine: str = field(default="auto", compare=False)
 
     @property
     def needed(self) -> list:

@@ -190,6 +190,7 @@ class Table:
             self.n_features,
             layout.n_jobs,
             layout.budget,
+            layout.engine,
         )
 
     @property

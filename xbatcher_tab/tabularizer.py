@@ -267,14 +267,15 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
 
     def get_layout(self) -> Layout:
         """The layout every table of this tabularizer follows: what ``fit`` learnt
-        (``layout_``), with the current ``dropna`` (which may be set after fit), ``n_jobs``
-        and copy budget (an option)."""
+        (``layout_``), with the current ``dropna`` (which may be set after fit), ``n_jobs``,
+        and the copy budget and engine (options: see :class:`~xbatcher_tab.set_options`)."""
         check_is_fitted(self, "layout_")
         return dataclasses.replace(
             self.layout_,
             dropna=check_dropna(self.dropna),
             n_jobs=check_n_jobs(self.n_jobs),
             budget=get_option("copy_budget") or CopyBudget(),
+            engine=get_option("engine"),
         )
 
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
