@@ -324,3 +324,53 @@ def test_environment_variable_sets_the_default_engine():
         text=True,
     )
     assert bad.returncode != 0 and "engine must be one of" in bad.stderr
+
+
+# -- refusals: the kernel runs without bounds checks ----------------------------------
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_bad_destination_rows_are_refused_under_both_engines(engine, next_day):
+    """``at`` outside ``out``, repeated, or a read-only ``out``: the same named error
+    under either engine (numba's kernel would write outside the buffer or pick
+    another winner among repeats)."""
+    ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    tab = next_day(center="anchor").fit(ds)
+    table = load_table(dataclasses.replace(tab.get_layout(), engine=engine), ds)
+    ids = np.random.default_rng(0).permutation(table.valid_ids())[:5]
+    out = np.zeros((6, table.n_features), dtype=tab.get_layout().dtype)
+    for at, match in [
+        (np.array([0, 1, 2, 3, 6]), "at must hold row numbers of out, 0 to 5"),
+        (np.array([0, 1, 2, 3, -1]), "at must hold row numbers of out, 0 to 5"),
+        (np.array([0, 1, 2, 3, 3]), "at must hold distinct rows of out"),
+        (np.array([0.0, 1, 2, 3, 4]), "at must hold row numbers"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            table.X(ids, out=out, at=at)
+    assert not out.any()  # nothing written before the refusal
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        table.X(ids, out=out, at=np.arange(5))
+    good = np.zeros_like(out)
+    table.X(ids, out=good, at=np.array([5, 0, 4, 1, 3]))
+    np.testing.assert_array_equal(good[[5, 0, 4, 1, 3]], table.X(ids))
+    assert not good[2].any()
+
+
+def test_the_kernel_refuses_to_leave_its_arrays():
+    """The wrapper's safety net: a window, row or column outside the arrays is an
+    IndexError, never a write past a buffer."""
+    arr = np.arange(24.0).reshape(4, 6)
+    geometry = numba_kernels.window_geometry(arr, [0, 1], [2, 3], [1, 1])
+    out = np.zeros((2, 6))
+    rows = np.array([0, 1])
+    for bases, r, col0, what in [
+        (np.array([0, 16]), rows, 0, "read a window outside its array"),
+        (np.array([-1, 0]), rows, 0, "read a window outside its array"),
+        (np.array([0, 1]), np.array([0, 2]), 0, "write a row outside out"),
+        (np.array([0, 1]), rows, 1, "write a column outside out"),
+        (np.array([0, 1, 2]), rows, 0, "take rows and windows of different counts"),
+    ]:
+        with pytest.raises(IndexError, match=what):
+            numba_kernels.gather_windows(geometry, bases, out, r, col0)
+    assert not out.any()

@@ -199,3 +199,18 @@ def test_demo_refuses_a_file_as_its_folder_before_any_work(tmp_path, capsys):
     proc = run_cli(capsys, "demo", "--out", taken)
     assert proc.returncode == 2 and "is a file" in proc.stderr
     assert taken.read_text() == "a file"
+
+
+def test_a_window_over_a_dim_no_chosen_variable_has_is_named():
+    """Windowing time over variables without time was a bare KeyError at transform."""
+    ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    ds["c"] = ds.tasmax.isel(time=0, drop=True)
+    tab = xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 2}, variables=["c"])
+    with pytest.raises(ValueError, match=r"input_dims names \['time'\], which none of"):
+        tab.fit(ds)
+    with_target = xt.WindowTabularizer(
+        input_dims={"lat": 3, "lon": 3, "time": 2},
+        variables=["c"],
+        target=xt.Target("tasmax", lead={"time": 1}),
+    ).fit(ds)  # the target has time: windows span it, the feature is broadcast
+    assert with_target.tabularize(ds).X.shape[0] > 0

@@ -405,6 +405,16 @@ def check_out(out: np.ndarray | None, at, n: int, n_features: int, dtype) -> np.
         raise ValueError(f"out must have shape {shape} and dtype {dtype}")
     if at is not None and np.shape(at) != (n,):
         raise ValueError(f"at must hold one row of out per id ({n}), not {at!r}")
+    if at is not None and n:
+        at = np.asarray(at)
+        if at.dtype.kind not in "iu" or at.min() < 0 or at.max() >= out.shape[0]:
+            raise ValueError(
+                f"at must hold row numbers of out, 0 to {out.shape[0] - 1}, not {at!r}"
+            )
+        if np.unique(at).size != n:
+            raise ValueError(f"at must hold distinct rows of out (one per id), not {at!r}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only: give an array the rows can be written to")
     return out
 
 

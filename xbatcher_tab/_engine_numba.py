@@ -157,6 +157,7 @@ def gather_windows(
     [[-1.0, 0.0, 1.0, 4.0], [-1.0, 0.0, 1.0, 1.0]]
     """
     flat, _, runs, run_len = geometry
+    _check_bounds(flat, bases, runs, run_len, out, rows, col0, ref_col)
     if refs is None:
         refs = np.zeros(0, dtype=out.dtype)
     else:
@@ -168,6 +169,28 @@ def gather_windows(
         refs = refs[order] if refs.size else refs
     offset = int(runs[anchor // run_len]) + anchor % run_len  # the anchor cell's element
     _gather(flat, bases, runs, run_len, out, rows, col0, center, offset, refs, ref_col, scattered)
+
+
+def _check_bounds(flat, bases, runs, run_len, out, rows, col0, ref_col) -> None:
+    """Refuse what would make the kernel (compiled without bounds checks) read or write
+    outside its arrays: a safety net, cheap next to the copy."""
+    if not bases.size:
+        return
+    n_cells = runs.size * run_len
+    last = int(runs.max()) + run_len - 1 if runs.size else 0
+    problems = [
+        (bases.min() < 0 or bases.max() + last >= flat.size, "read a window outside its array"),
+        (rows.min() < 0 or rows.max() >= out.shape[0], "write a row outside out"),
+        (
+            col0 < 0 or col0 + n_cells > out.shape[1] or ref_col >= out.shape[1],
+            "write a column outside out",
+        ),
+        (bases.shape != rows.shape, "take rows and windows of different counts"),
+        (not out.flags.writeable, "write to a read-only out"),
+    ]
+    for bad, what in problems:
+        if bad:
+            raise IndexError(f"the compiled gather would {what}: refused (a bug in its caller)")
 
 
 def self_test() -> None:

@@ -222,6 +222,7 @@ def learn_layout(
         )
     periods = {**boundary_periods(boundary)}
     dims = sample_order(ds, names, target_name)
+    check_windowed_dims(window, dims, [*names, *([target_name] if target_name else [])])
     directions = check_coordinates(ds, dims, window)
     periods = check_periodic(ds, window, periods)
     return Layout(
@@ -265,6 +266,17 @@ def sample_order(ds: xr.Dataset, variables: Sequence, target: Hashable | None) -
     for v in needed:
         order += [d for d in ds[v].dims if d not in order]
     return tuple(order)
+
+
+def check_windowed_dims(window: WindowSpec, dims: Sequence, variables: Sequence) -> None:
+    """Every dim a window spans must be a dim of some feature variable or the target."""
+    outside = [d for d in window.dims if d not in dims]
+    if outside:
+        raise ValueError(
+            f"input_dims names {outside}, which none of the variables {list(variables)} "
+            f"has (their dims: {list(dims)}); window only their dims, or choose "
+            "variables that have these"
+        )
 
 
 def field_variables(ds: xr.Dataset) -> tuple[list, dict]:
