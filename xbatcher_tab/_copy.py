@@ -227,7 +227,8 @@ class RowCopier:
         (positions, window starts, extra columns: some 64 bytes a row) takes about
         ``chunk_bytes``."""
         chunk = max(1, self.budget.chunk_bytes // 64)
-        modes = {None: self.kernels.NO_CENTER, "anchor": self.kernels.ANCHOR}
+        kernels = self.kernels
+        modes = {None: kernels.NO_CENTER, "anchor": kernels.ANCHOR, "given": kernels.GIVEN}
         for part, where in self._chunks(ids, lo, hi, pos, chunk):
             rows = np.arange(part.start, part.stop) if at is None else at[part]
             rows = rows.astype(np.int64, copy=False)
@@ -247,7 +248,7 @@ class RowCopier:
                     out,
                     rows,
                     f.columns.start,
-                    modes.get(how, self.kernels.GIVEN),
+                    modes[how],
                     f.plan.anchor_cell,
                     refs,
                     ref_col,

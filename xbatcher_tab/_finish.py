@@ -107,10 +107,12 @@ class Finisher:
                 mean = np.broadcast_to(extra[_mean_key(f)], out.shape[:1])
                 refs.append((f, mean.astype(out.dtype)))
         center_columns(out, [(f.plan.cells, ref) for f, ref in refs])
+        written = set()
         for f, ref in refs:
             if f.plan.reference is not None:  # kept as a feature (center_reference)
                 out[:, f.plan.reference] = ref
-        self.write_extra(out, extra)
+                written.add(f.plan.reference)
+        self.write_extra(out, {k: v for k, v in extra.items() if k not in written})
 
     def centering(self, feature: Any, extra: Mapping) -> tuple[str | None, Any, int]:
         """How a compiled pass centers ``feature``'s cells in rows whose extra columns
