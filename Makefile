@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint docs venv clean
+.PHONY: test test-fast demo bench lint docs venv clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,10 @@ NUMPY_ENGINE_TESTS := tests/test_tabularizer.py tests/test_batching.py tests/tes
 test: lint docs
 	$(PY) -m pytest -q
 	XBATCHER_TAB_ENGINE=numpy $(PY) -m pytest -q $(NUMPY_ENGINE_TESTS)
+
+# the edit loop: the tests not marked slow (a few seconds or more each); `make test` runs all
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(VENV)/bin/xbatcher-tab demo --out demo_output

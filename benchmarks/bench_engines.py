@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -36,7 +35,8 @@ import xarray as xr
 from _report import NOTEBOOK_WINDOW, best_of, grid_args, print_rows  # noqa: E402
 
 import xbatcher_tab as xt
-from xbatcher_tab._slabs import load_table
+from xbatcher_tab._engine.runtime import Runtime
+from xbatcher_tab._table.slabs import load_table
 
 ENGINES = ("numpy", "numba")
 TARGET = xt.Target("tasmax", lead={"time": 1})
@@ -64,8 +64,8 @@ def gathers(ds, repeat: int) -> dict[str, dict[str, float]]:
     for engine in ENGINES:
         for name, tab in tabs.items():
             for n_jobs in (1, 2) if name == "plain" else (1,):
-                layout = dataclasses.replace(tab.get_layout(), n_jobs=n_jobs, engine=engine)
-                table = load_table(layout, ds)
+                runtime = Runtime(n_jobs=n_jobs, engine=engine)
+                table = load_table(tab.get_layout(), ds, runtime=runtime)
                 rows = buffer[: ids.size * table.n_features].reshape(ids.size, -1)
                 table.X(ids[:1000], out=rows[:1000])  # compiled and warm
                 seconds[engine][f"{name} {n_jobs}"] = best_of(

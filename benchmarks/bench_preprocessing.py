@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
         name: xt.WindowTabularizer(**WINDOW, target=target, **options).fit(ds)
         for name, options in configs.items()
     }
-    from xbatcher_tab._slabs import load_table
+    from xbatcher_tab._table.slabs import load_table
 
     tables = {}
     for name, tab in tabs.items():
@@ -113,7 +113,7 @@ def prepared_and_gathered(ds, target, repeat: int) -> dict:
     """Outlier rules against the plain table, each timed from laying the variables out
     (where the rule applies) to the rows in a touched buffer, alternately, best of
     ``repeat``."""
-    from xbatcher_tab._slabs import load_table
+    from xbatcher_tab._table.slabs import load_table
 
     configs = {
         "plain": {},

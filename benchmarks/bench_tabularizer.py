@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
         target=xt.Target("tasmax", lead={"time": 1}),
     ).fit(ds)
 
-    from xbatcher_tab._table import Table
+    from xbatcher_tab._table.table import Table
 
     table = Table(tab.layout_, ds)
     ids = np.arange(table.n_samples)

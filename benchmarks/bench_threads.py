@@ -24,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dataclasses
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,15 +33,16 @@ import xarray as xr
 from _report import NOTEBOOK_WINDOW, best_of, grid_args, print_rows  # noqa: E402
 
 import xbatcher_tab as xt
-from xbatcher_tab._slabs import load_table
+from xbatcher_tab._engine.runtime import Runtime
+from xbatcher_tab._table.slabs import load_table
 
 WINDOW = NOTEBOOK_WINDOW
 
 
 def threads(ds, tab, repeat: int) -> list[tuple[str, str]]:
     layout = tab.get_layout()
-    one = load_table(dataclasses.replace(layout, n_jobs=1), ds)
-    two = load_table(dataclasses.replace(layout, n_jobs=2), ds)
+    one = load_table(layout, ds, runtime=Runtime.current(n_jobs=1))
+    two = load_table(layout, ds, runtime=Runtime.current(n_jobs=2))
     ids = one.valid_ids()
     out = np.full((ids.size, one.n_features), 1.0, dtype=np.float32)
     source = np.full_like(out, 2.0)

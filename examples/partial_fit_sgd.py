@@ -1,6 +1,6 @@
 """Train StandardScaler + SGDRegressor batch by batch from a chunked (dask) source.
 
-The table never exists in memory: ``xt.partial_fit`` streams shuffled batches, fits
+The table never exists in memory: ``xt.fit_batches`` streams shuffled batches, fits
 the scaler on one full pass, then the regressor for a few epochs.
 Run: ``python examples/partial_fit_sgd.py``.
 """
@@ -25,7 +25,7 @@ def main(time: int = 60, lat: int = 145, lon: int = 192, verbose: bool = True) -
         target=xt.Target("tasmax", lead={"time": 1}),
     ).fit(train)
     model = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
-    xt.partial_fit(model, tab, train, batch_size=65536, epochs=3, random_state=0, progress=verbose)
+    xt.fit_batches(model, tab, train, batch_size=65536, epochs=3, random_state=0, progress=verbose)
     sq_err = sq_persist = n = 0.0
     today = list(tab.get_feature_names_out()).index("tasmax(lat+0;lon+0;time-1)")
     for X, y, _ in tab.iter_batches(test, batch_size=65536):

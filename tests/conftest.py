@@ -66,7 +66,7 @@ def next_day():
 
 def pytest_report_header(config) -> str:
     """Which engine copies the rows in this run (``XBATCHER_TAB_ENGINE`` sets it)."""
-    from xbatcher_tab._engine import resolve
-    from xbatcher_tab._options import get_option
+    from xbatcher_tab._engine.choice import resolve
+    from xbatcher_tab._engine.options import get_option
 
     return f"xbatcher-tab engine: {resolve(get_option('engine'))}"

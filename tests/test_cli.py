@@ -39,6 +39,7 @@ def test_help(run, command):
     assert out.returncode == 0 and "usage: xbatcher-tab" in out.stdout
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs_in_its_own_process(store, tmp_path):
     """One smoke test of the real thing: ``python -m xbatcher_tab`` in a subprocess,
     an export read back, and a one-line error with exit code 2."""
@@ -240,7 +241,7 @@ def test_argparse_errors_exit_2(run):
 def test_demo_small(tmp_path):
     from xbatcher_tab.demo import run_demo
 
-    result = run_demo(size=0.5, out=tmp_path, rounds=20, quiet=True, lat=40, lon=48)
+    result = run_demo(size=0.5, out=tmp_path, rounds=20, progress=False, lat=40, lon=48)
     scores = result["scores"]
     assert scores["model"] < scores["persistence"] < scores["climatology"]
     for path in result["maps"]:
@@ -268,7 +269,7 @@ def test_demo_small(tmp_path):
     assert forecast.notnull().all("lat").sum() == 0 and forecast.notnull().any("lat").all()
     # area-weighted scores: the rows' weighted RMSE equals xt.metrics on the map
     truth = result["truth"]
-    by_day = xt.metrics.rmse(grid, truth, "coslat", dim=("lat", "lon")).dropna("time")
+    by_day = xt.metrics.rmse(grid, truth, weight="coslat", dim=("lat", "lon")).dropna("time")
     np.testing.assert_allclose(by_day, result["rmse_by_day"].sel(time=by_day.time))
-    overall = float(xt.metrics.rmse(grid, truth, "coslat"))
+    overall = float(xt.metrics.rmse(grid, truth, weight="coslat"))
     assert overall == pytest.approx(scores["model"], rel=1e-5)

@@ -104,7 +104,7 @@ def test_cmip6_predict_forecasts_in_the_calendar_and_keeps_cf(cmip6, tmp_path):
 def test_cmip6_model_selection_and_export(cmip6, tmp_path, capsys):
     ds, plain, path = cmip6
     tab = xt.WindowTabularizer(**WINDOW)
-    model = xt.WindowModel(tab, Ridge(solver="lsqr"))
+    model = xt.WindowModel(Ridge(solver="lsqr"), tab)
     cv = WindowBlockSplit(tab, 3)
     rmse = window_scorer("neg_root_mean_squared_error")
     scores = cross_val_score(model, WindowData(ds), cv=cv, scoring=rmse)
@@ -291,7 +291,7 @@ def test_periodic_means_the_whole_circle():
 
 def test_grid_search_over_windows_with_a_scorer_name():
     ds = xt.datasets.tasmax(time=30, lat=6, lon=7)
-    model = xt.WindowModel(xt.WindowTabularizer(**WINDOW), Ridge(solver="lsqr"))
+    model = xt.WindowModel(Ridge(solver="lsqr"), xt.WindowTabularizer(**WINDOW))
     search = GridSearchCV(
         model,
         {"estimator__alpha": [1e12, 0.1]},

@@ -17,6 +17,7 @@ from .support import computed as computed_coords
 from .support import make_tab, raise_if_dask_computes
 
 
+@pytest.mark.slow
 @given(tab_case(), st.data())
 def test_to_dask_equals_tabularize(case, data):
     ds, kw = case

@@ -49,6 +49,7 @@ def small_data(monkeypatch, request):
     monkeypatch.setattr(xt.datasets, "tasmax", small)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
 def test_python_blocks_run(path, small_data, tmp_path, monkeypatch):
     blocks = python_blocks(path)

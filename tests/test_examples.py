@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from .support import EXAMPLES, load_example
 
@@ -48,6 +49,7 @@ def test_xgboost_external_memory_beats_persistence():
     assert int(result["grid"].notnull().sum()) > 0
 
 
+@pytest.mark.slow
 def test_xgboost_dask_cluster_example():
     result = load_example("xgboost_dask_cluster").main(time=24, lat=30, lon=36, verbose=False)
     assert result["rmse"] < 0.9 * result["rmse_persistence"] < result["rmse_mean"]

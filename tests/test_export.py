@@ -268,6 +268,7 @@ def test_export_reads_grib(run, tmp_path):
     np.testing.assert_array_equal(table["label"].to_numpy(), y)
 
 
+@pytest.mark.slow
 def test_a_failed_read_is_one_line_in_the_real_command(tmp_path):
     """In its own process, after a corrupt chunk, the command prints its one line and
     nothing else: the reads zarr had in flight beside the failed one (many, in a store

@@ -70,6 +70,7 @@ def generator_case(draw):
     return obj, kwargs
 
 
+@pytest.mark.slow
 @given(generator_case())
 def test_matches_xbatcher(case):
     obj, kwargs = case
@@ -79,6 +80,7 @@ def test_matches_xbatcher(case):
     assert_same_batches(ours, expected_batches(obj, **kwargs))
 
 
+@pytest.mark.slow
 @given(generator_case())
 def test_dataarray_without_input_coords_matches_xbatcher_directly(case):
     """Where xbatcher's DataArray path is sound (no coordinate on the input dims), ours
@@ -185,7 +187,7 @@ def test_preload_gives_numpy_under_concat_and_lazy_without():
 def test_sample_index_is_the_one_stack_builds(lat):
     from xarray.indexes import PandasMultiIndex
 
-    from xbatcher_tab._assemble import SAMPLE, _product_index
+    from xbatcher_tab._xbatcher.assemble import SAMPLE, _product_index
 
     levels = {
         "input_batch": xr.Variable(("input_batch",), np.arange(2)),

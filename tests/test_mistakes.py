@@ -37,12 +37,12 @@ def test_swapped_and_wrong_arguments_are_named(fitted):
         xt.predict(model, ds, tab)
     with pytest.raises(TypeError, match="data must be an xarray.Dataset"):
         xt.predict(model, tab, X)
-    with pytest.raises(TypeError, match="partial_fit takes a WindowTabularizer .* got Dataset"):
-        xt.partial_fit(SGDRegressor(), ds, tab)
+    with pytest.raises(TypeError, match="fit_batches takes a WindowTabularizer .* got Dataset"):
+        xt.fit_batches(SGDRegressor(), ds, tab)
     with pytest.raises(TypeError, match="WindowDataIter takes a WindowTabularizer"):
         xt.WindowDataIter(ds, tab)
-    with pytest.raises(TypeError, match=r"got tab=Ridge \(swapped with the estimator\?\)"):
-        xt.WindowModel(Ridge(), tab).fit(ds)
+    with pytest.raises(TypeError, match="needs the estimator, then tab.*got tab=Dataset"):
+        xt.WindowModel(Ridge(), ds).fit(ds)
     with pytest.raises(TypeError, match="sample_weight takes the samples' coordinate frame"):
         xt.WindowTabularizer(**WINDOW, weight="coslat").fit(ds).sample_weight(ds)
     with pytest.raises(TypeError, match="got ndarray"):
@@ -168,7 +168,7 @@ def test_window_model_predicts_a_proper_grid_for_gapped_data():
     ds = xt.datasets.tasmax(time=20, lat=5, lon=6)
     lead = xt.Target("tasmax", lead={"time": 2})
     tab = xt.WindowTabularizer(input_dims={"time": 3}, input_overlap={"time": 2}, target=lead)
-    model = xt.WindowModel(tab, Ridge()).fit(ds)
+    model = xt.WindowModel(Ridge(), tab).fit(ds)
     data = xt.WindowData(ds)[np.r_[0:9, 10:20]]
     pred = model.predict(data)
     times = pred.get_index("time")

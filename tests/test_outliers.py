@@ -12,7 +12,7 @@ import xarray as xr
 from sklearn.linear_model import Ridge
 
 import xbatcher_tab as xt
-from xbatcher_tab._outliers import RANK_ERROR
+from xbatcher_tab._fit.outliers import RANK_ERROR
 from xbatcher_tab.testing import reference_table
 
 from .support import concat_batches, load_example

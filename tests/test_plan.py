@@ -8,15 +8,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xbatcher_tab._kernels import arrange, contiguous_run, expanded_view, window_view
-from xbatcher_tab._plan import (
+from xbatcher_tab._core.plan import (
     sample_grid,
     slab_plan,
     window_count,
     window_starts,
-    xbatcher_plans,
 )
-from xbatcher_tab._window import WindowSpec
+from xbatcher_tab._core.window import WindowSpec
+from xbatcher_tab._engine.kernels import contiguous_run, expanded_view, window_view
+from xbatcher_tab._xbatcher.plan import arrange, xbatcher_plans
 
 
 @given(st.integers(0, 40), st.integers(1, 12), st.integers(1, 12))

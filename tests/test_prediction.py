@@ -165,6 +165,7 @@ def test_predict_equals_to_grid_of_predict(fitted_models, kind, batch_size, back
     xr.testing.assert_equal(got.time, expected.time)
 
 
+@pytest.mark.slow
 @given(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 60), st.data())
 def test_predict_any_window_and_chunking(size, lead, overlap, batch_size, data):
     """Cell for cell against the reference for random windows, leads and chunkings."""
@@ -286,7 +287,7 @@ def test_to_grid_keeps_attrs_and_takes_forecast_anchors():
 
 def test_window_model_fit_predict_score():
     ds = two_variables(time=16, lat=8, lon=9)
-    model = xt.WindowModel(make_tab(), Ridge(alpha=1.0))
+    model = xt.WindowModel(Ridge(alpha=1.0), make_tab())
     params = model.get_params()
     assert params["tab__input_dims"] == {"lat": 3, "lon": 3, "time": 3}
     assert params["estimator__alpha"] == 1.0
@@ -302,18 +303,18 @@ def test_window_model_fit_predict_score():
 
 def test_window_model_takes_the_old_tabularizer_name_with_a_warning():
     ds = two_variables(time=12, lat=6, lon=7)
-    new = xt.WindowModel(make_tab(), Ridge()).fit(ds)
+    new = xt.WindowModel(Ridge(), make_tab()).fit(ds)
     old = xt.WindowModel(tabularizer=make_tab(), estimator=Ridge())
     assert old.get_params()["tabularizer__input_dims"] == {"lat": 3, "lon": 3, "time": 3}
     with pytest.warns(FutureWarning, match=r"tabularizer=\.\.\.\) is deprecated"):
         old.fit(ds)
     xr.testing.assert_equal(old.predict(ds), new.predict(ds))
-    with pytest.warns(FutureWarning, match="use tab_"):
+    with pytest.warns(FutureWarning, match="write WindowModel.tab_"):
         assert old.tabularizer_ is old.tab_
     with pytest.raises(TypeError, match="tab or the deprecated tabularizer, not both"):
         with pytest.warns(FutureWarning):
             xt.WindowModel(make_tab(), Ridge(), tabularizer=make_tab()).fit(ds)
-    with pytest.raises(TypeError, match="WindowModel needs tab"):
+    with pytest.raises(TypeError, match="WindowModel needs the estimator, then tab"):
         xt.WindowModel(estimator=Ridge()).fit(ds)
 
 
@@ -321,8 +322,8 @@ def test_grid_search_tunes_the_window_without_leakage():
     ds = two_variables(time=30, lat=6, lon=7)
     tomorrow = xt.Target("tasmax", lead={"time": 1})  # predictable: a best alpha is known
     model = xt.WindowModel(
-        make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}, target=tomorrow),
         Ridge(solver="lsqr"),
+        make_tab(input_overlap={"lat": 2, "lon": 2, "time": 2}, target=tomorrow),
     )
     grid = {
         "tab__input_dims": [

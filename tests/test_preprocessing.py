@@ -13,8 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import xbatcher_tab as xt
-from xbatcher_tab._copy import CopyBudget
-from xbatcher_tab._options import set_options
 from xbatcher_tab.testing import reference_table
 
 from .strategies import tab_case
@@ -70,6 +68,7 @@ def reference(ds, kw, options, tab):
     )
 
 
+@pytest.mark.slow
 @given(tab_case(), st.data())
 def test_every_option_matches_brute_force(case, data):
     ds, kw = case
@@ -336,7 +335,7 @@ def test_center_columns_equals_numpy_subtraction(n, widths, dtype, strided, seed
     """The BLAS update of center_columns (and its numpy fallback for other dtypes and
     non-contiguous rows) gives numpy's values, with NaN and infinite references and
     other columns left alone."""
-    from xbatcher_tab._kernels import center_columns
+    from xbatcher_tab._engine.kernels import center_columns
 
     rng = np.random.default_rng(seed)
     starts = np.cumsum([0] + [w + 1 for w in widths])  # a column between variables
@@ -372,8 +371,8 @@ def test_cache_groups_split_along_the_second_inner_dim():
         coord_features={"lat": "raw", "time.dayofyear": "cyclic"},
     ).fit(ds)
     whole = tab.transform(ds)
-    budget = CopyBudget(group_bytes=3 * whole.shape[1] * whole.itemsize)
-    with set_options(copy_budget=budget):
+    budget = dict(group_bytes=3 * whole.shape[1] * whole.itemsize)
+    with xt.set_options(copy_budget=budget):
         split = tab.transform(ds)
     np.testing.assert_array_equal(split, whole)
     X_ref, _, _ = reference_table(
@@ -402,7 +401,7 @@ def test_center_mean_of_a_variable_without_sample_dims():
 def test_masked_blocks_gathered_directly_or_through_scratch(size, direct):
     """Rows kept by a mask are the full table's rows, whether the kept windows are
     gathered straight into the output or moved out of a scratch copy of each group."""
-    budget = CopyBudget(  # several groups per block
+    budget = dict(  # several groups per block
         direct_run_bytes=0 if direct else 1 << 30, group_bytes=1 << 14
     )
     ds = xt.datasets.tasmax(time=10, lat=16, lon=18, nan_fraction=0.05)
@@ -415,7 +414,7 @@ def test_masked_blocks_gathered_directly_or_through_scratch(size, direct):
         center="anchor",
         stats=("max",),
     )
-    with set_options(copy_budget=budget):
+    with xt.set_options(copy_budget=budget):
         X, _, coords = xt.WindowTabularizer(**window).tabularize(ds)
         Xm, _, cm = xt.WindowTabularizer(**window, where=land).tabularize(ds)
     assert 0 < len(Xm) < len(X)

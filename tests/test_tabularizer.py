@@ -196,7 +196,7 @@ def test_dask_input_equals_numpy_input():
 def test_any_id_range_gives_the_same_rows(case, data):
     """Rows for a sub-range or a shuffled subset of ids equal the full table's rows:
     the block path and the row-by-row path agree."""
-    from xbatcher_tab._table import Table
+    from xbatcher_tab._table.table import Table
 
     ds, kw = case
     with warnings.catch_warnings():

@@ -31,7 +31,7 @@ def test_partial_fit_standard_scaler_equals_fit(data, batch_size, backend):
         ds = ds.isel(time=slice(0, 5), lat=slice(0, 6), lon=slice(0, 6))
         X = tab.transform(ds)
     source = with_backend(ds, backend, {"time": 3})
-    streamed = xt.partial_fit(StandardScaler(), tab, source, batch_size=size, random_state=0)
+    streamed = xt.fit_batches(StandardScaler(), tab, source, batch_size=size, random_state=0)
     whole = StandardScaler().fit(X)
     np.testing.assert_allclose(streamed.mean_, whole.mean_, rtol=1e-6)
     np.testing.assert_allclose(streamed.var_, whole.var_, rtol=1e-4)
@@ -41,7 +41,7 @@ def test_partial_fit_standard_scaler_equals_fit(data, batch_size, backend):
 def test_pipeline_trains_steps_in_turn_and_learns(data):
     ds, tab = data
     model = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
-    xt.partial_fit(model, tab, ds, batch_size=256, epochs=3, random_state=1)
+    xt.fit_batches(model, tab, ds, batch_size=256, epochs=3, random_state=1)
     X, y, _ = tab.tabularize(ds)
     scaler = model[0]
     np.testing.assert_allclose(scaler.mean_, X.mean(axis=0, dtype=np.float64), rtol=1e-5)
@@ -49,7 +49,7 @@ def test_pipeline_trains_steps_in_turn_and_learns(data):
     assert np.mean((pred - y) ** 2) < 0.2 * np.var(y)
     # the same seed repeats the run exactly
     again = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
-    xt.partial_fit(again, tab, ds, batch_size=256, epochs=3, random_state=1)
+    xt.fit_batches(again, tab, ds, batch_size=256, epochs=3, random_state=1)
     np.testing.assert_array_equal(again[-1].coef_, model[-1].coef_)
 
 
@@ -59,7 +59,7 @@ def test_classes_pass_through_and_progress(data, capsys):
     ctab = xt.WindowTabularizer(
         input_dims={"time": 2}, variables=["tasmax"], target=xt.Target("hot", lead={"time": 1})
     )
-    clf = xt.partial_fit(
+    clf = xt.fit_batches(
         SGDClassifier(random_state=0),
         ctab,
         ds,
@@ -74,12 +74,12 @@ def test_classes_pass_through_and_progress(data, capsys):
 def test_partial_fit_errors(data):
     ds, tab = data
     with pytest.raises(TypeError, match="XGBRegressor has no partial_fit"):
-        xt.partial_fit(xgboost.XGBRegressor(), tab, ds)
+        xt.fit_batches(xgboost.XGBRegressor(), tab, ds)
     with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
-        xt.partial_fit(StandardScaler(), tab, ds, epochs=0)
+        xt.fit_batches(StandardScaler(), tab, ds, epochs=0)
     no_target = xt.WindowTabularizer(input_dims={"time": 2})
-    with pytest.raises(ValueError, match="partial_fit needs labels"):
-        xt.partial_fit(StandardScaler(), no_target, ds)
+    with pytest.raises(ValueError, match="fit_batches needs labels"):
+        xt.fit_batches(StandardScaler(), no_target, ds)
 
 
 PARAMS = {"max_depth": 3, "eta": 0.3, "nthread": 1, "max_bin": 64, "seed": 0}

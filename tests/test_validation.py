@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+import xarray as xr
 from sklearn.preprocessing import StandardScaler
 
 import xbatcher_tab as xt
@@ -153,7 +154,7 @@ def _tab(ds, **kwargs):
 
 
 def _iter(ds, name, value):
-    return _tab(ds).iter_batches(ds, **{name: value})
+    return list(_tab(ds).iter_batches(ds, **{name: value}))
 
 
 INTEGER_OPTIONS = {
@@ -162,7 +163,7 @@ INTEGER_OPTIONS = {
     "start": (lambda ds, v: _iter(ds, "start", v), 1),
     "shuffle_buffer": (lambda ds, v: _iter(ds, "shuffle_buffer", v), 2),
     "epochs": (
-        lambda ds, v: xt.partial_fit(StandardScaler(), _tab(ds), ds, epochs=v, batch_size=64),
+        lambda ds, v: xt.fit_batches(StandardScaler(), _tab(ds), ds, epochs=v, batch_size=64),
         1,
     ),
     "n_splits": (lambda ds, v: WindowBlockSplit(_tab(ds), n_splits=v), 2),
@@ -207,9 +208,29 @@ def test_integer_options_reject_bad_values(ds, name, kind):
 
 @pytest.mark.parametrize("name", list(INTEGER_OPTIONS))
 def test_integer_options_accept_numpy_integers(ds, name):
+    """A numpy integer gives what the same Python integer gives."""
     call, valid = INTEGER_OPTIONS[name]
+    expected = summary(call(ds, valid))
     for cast in (np.int64, np.int32, np.uint8):
-        call(ds, cast(valid))  # no error
+        assert summary(call(ds, cast(valid))) == expected
+
+
+def summary(result: object) -> object:
+    """What an option's call gave, comparable across calls: batches' sizes and ids, a
+    fitted object's parameters and layout, a Dataset's sizes."""
+    if isinstance(result, list):  # batches
+        return [(len(b.X), tuple(b.coords.index)) for b in result]
+    if isinstance(result, xr.Dataset):
+        return dict(result.sizes)
+    if hasattr(result, "layout_"):
+        return result.get_layout()
+    if hasattr(result, "n_splits"):
+        return result.n_splits
+    if hasattr(result, "coef_"):
+        return tuple(np.ravel(result.coef_).round(6))
+    if hasattr(result, "mean_"):
+        return tuple(np.ravel(result.mean_).round(6))
+    return len(result)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +252,7 @@ def test_other_batch_options(ds, kwargs, exc, pattern):
     if "bach_size" in kwargs:  # partial_fit passes other keywords to the estimator
         pattern = "unexpected keyword argument 'bach_size'"
     with pytest.raises(exc, match=pattern):
-        xt.partial_fit(StandardScaler(), tab, ds, **kwargs)
+        xt.fit_batches(StandardScaler(), tab, ds, **kwargs)
 
 
 def test_batch_options_are_the_same_everywhere(ds):
@@ -253,5 +274,5 @@ def test_batch_options_are_the_same_everywhere(ds):
         pass
     for a, b in zip(seen, batches, strict=True):
         np.testing.assert_array_equal(a, b.y)
-    scaler = xt.partial_fit(StandardScaler(), tab, ds, **options)
+    scaler = xt.fit_batches(StandardScaler(), tab, ds, **options)
     assert scaler.n_samples_seen_ == sum(len(b.y) for b in batches)

@@ -72,8 +72,8 @@ def test_dataarray_weights_by_label_and_by_cell(ds):
 @pytest.mark.parametrize(
     ("weight", "error", "match"),
     [
-        ("area", ValueError, "weight must be 'coslat' or a DataArray, got 'area'"),
-        (1.0, TypeError, "weight must be 'coslat' or a DataArray"),
+        ("area", ValueError, "weight must be None, 'coslat' or a DataArray over .*, got 'area'"),
+        (1.0, TypeError, "weight must be None, 'coslat' or a DataArray"),
         (xr.DataArray(np.ones(3), dims="lev"), ValueError, "weight has dims \\['lev'\\]"),
     ],
 )
@@ -96,13 +96,13 @@ def test_weighted_partial_fit_equals_sklearn_on_the_whole_table(ds):
     tab = make("coslat")
     X, y, coords = tab.tabularize(ds)
     w = tab.sample_weight(coords)
-    ours = xt.partial_fit(SGDRegressor(random_state=0), tab, ds, batch_size=len(y), shuffle=False)
+    ours = xt.fit_batches(SGDRegressor(random_state=0), tab, ds, batch_size=len(y), shuffle=False)
     theirs = SGDRegressor(random_state=0).partial_fit(X, y, sample_weight=w)
     np.testing.assert_array_equal(ours.coef_, theirs.coef_)
     unweighted = SGDRegressor(random_state=0).partial_fit(X, y)
     assert not np.array_equal(ours.coef_, unweighted.coef_)
     # batch by batch, a pipeline: every step that takes weights gets each batch's
-    ours = xt.partial_fit(
+    ours = xt.fit_batches(
         make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
         tab,
         ds,
@@ -125,7 +125,7 @@ def test_partial_fit_refuses_a_last_step_without_weights(ds):
             return super().partial_fit(X, y)
 
     with pytest.raises(TypeError, match="takes no sample_weight, but the tabularizer has a weight"):
-        xt.partial_fit(NoWeights(), make("coslat"), ds)
+        xt.fit_batches(NoWeights(), make("coslat"), ds)
 
 
 def test_xgboost_trains_with_the_weights_of_the_window_iterator(ds):
@@ -154,7 +154,7 @@ def test_window_model_fits_and_scores_with_the_weights(ds, estimator):
     else:
         est = Ridge(solver="lsqr")
     tab = make("coslat")
-    model = xt.WindowModel(tab, est).fit(ds)
+    model = xt.WindowModel(est, tab).fit(ds)
     X, y, coords = tab.tabularize(ds)
     w = tab.sample_weight(coords)
     reference = type(est)(**est.get_params()).fit(X, y, sample_weight=w)
@@ -171,7 +171,7 @@ def test_rmse_and_mae_equal_brute_force_weighted_means():
     cos = np.cos(np.deg2rad(truth.lat.values))[None, :, None] * np.ones(truth.shape)
     ok = ~np.isnan(err)
     expected = np.sqrt(np.sum(cos[ok] * err[ok] ** 2) / np.sum(cos[ok]))
-    assert float(xt.metrics.rmse(pred, truth, "coslat")) == pytest.approx(expected)
+    assert float(xt.metrics.rmse(pred, truth, weight="coslat")) == pytest.approx(expected)
     expected = np.sum(cos[ok] * np.abs(err[ok])) / np.sum(cos[ok])
     assert float(xt.metrics.mae(pred, truth, "coslat")) == pytest.approx(expected)
     assert float(xt.metrics.rmse(pred, truth)) == pytest.approx(np.sqrt(np.mean(err[ok] ** 2)))

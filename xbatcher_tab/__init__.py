@@ -10,49 +10,56 @@ Examples
 """
 
 from . import augment, datasets, metrics, model_selection, weights
-from ._batch_options import BatchOptions
-from ._options import get_option, set_options
-from ._table import Tabular
+from ._core.window import Target
+from ._engine.options import get_option, set_options
+from ._table.table import Tabular
 from ._version import __version__
-from ._window import Target, WindowSpec
 from .generator import BatchGenerator
 from .model_selection import WindowBlockSplit, WindowData
 from .prediction import WindowModel, predict
 from .tabularizer import WindowTabularizer
-from .training import partial_fit
+from .training import fit_batches
+from .training import partial_fit as partial_fit  # deprecated: fit_batches
+
+# names kept for one more release: internal types that no public function takes
+_DEPRECATED = {
+    "BatchOptions": ("._core.batch_options", "batch options as keyword arguments"),
+    "WindowSpec": ("._core.window", "input_dims, input_overlap and boundary"),
+}
 
 
 def __getattr__(name: str):
     # optional dependencies are imported only when their adapters are asked for
+    import importlib
+
     if name == "WindowDataIter":
-        from .xgboost import WindowDataIter
-
-        return WindowDataIter
-    if name in ("torch", "keras"):
-        import importlib
-
+        return importlib.import_module(".xgboost", __name__).WindowDataIter
+    if name in ("torch", "keras", "xgboost"):
         return importlib.import_module(f".{name}", __name__)
+    if name in _DEPRECATED:
+        from ._core.deprecation import warn_deprecated
+
+        module, instead = _DEPRECATED[name]
+        warn_deprecated(f"xt.{name} (an internal type)", instead)
+        return getattr(importlib.import_module(module, __name__), name)
     raise AttributeError(f"module 'xbatcher_tab' has no attribute {name!r}")
 
 
 __all__ = [
     "BatchGenerator",
-    "BatchOptions",
     "Tabular",
     "Target",
-    "WindowSpec",
     "WindowBlockSplit",
     "WindowData",
-    "WindowDataIter",
     "WindowModel",
     "WindowTabularizer",
     "__version__",
     "augment",
     "datasets",
+    "fit_batches",
     "get_option",
     "metrics",
     "model_selection",
-    "partial_fit",
     "predict",
     "set_options",
     "weights",

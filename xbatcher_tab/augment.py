@@ -13,9 +13,10 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from ._checks import describe
+from ._core.checks import describe
+from ._core.deprecation import keyword_only
 
-__all__ = ["Flip", "flip", "flip_permutation"]
+__all__ = ["Flip", "flip"]
 
 
 def flip_permutation(layout, dim: Hashable) -> np.ndarray:
@@ -74,7 +75,8 @@ class Flip:
         return f"flip(dims={self.dims}, p={self.p})"
 
 
-def flip(tab, dims: Sequence[Hashable] = ("lon",), p: float = 0.5) -> Flip:
+@keyword_only(1, ["dims", "p"])
+def flip(tab, *, dims: Sequence[Hashable] = ("lon",), p: float = 0.5) -> Flip:
     """An augmentation that mirrors windows along ``dims`` (each row and dim with
     probability ``p``), e.g. east-west mirrored neighbourhoods.
 

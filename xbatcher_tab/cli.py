@@ -17,9 +17,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._progress import progress_bar
+from ._core.window import Target
+from ._table.progress import progress_bar
 from ._version import __version__
-from ._window import Target
 
 __all__ = ["main", "run"]
 
@@ -300,7 +300,7 @@ def cmd_export(args) -> None:
 def cmd_demo(args) -> None:
     from .demo import run_demo
 
-    run_demo(size=args.size, out=Path(args.out), rounds=args.rounds, quiet=False)
+    run_demo(size=args.size, out=Path(args.out), rounds=args.rounds, progress=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,68 +1,14 @@
 """The window table as lazy dask arrays, block by block from the source's own chunks.
 
-Each block of rows is one slab of a :class:`~xbatcher_tab._slabs.SlabSource` (a source
-chunk along the outermost dim plus the window's halo), cut by the same kernel as the
-eager path, so ``to_dask(ds)`` and ``tabularize(ds)`` agree by construction. Building
-the graph computes nothing; each task holds one slab and its rows, never the table.
-Tasks are module-level functions of plain values, so they pickle to remote workers.
+Each block of rows is one slab of the source (a source chunk along the outermost dim
+plus the window's halo), cut by the same kernel as the eager path, so ``to_dask(ds)``
+and ``tabularize(ds)`` agree by construction. Building the graph computes nothing; each
+task holds one slab and its rows, never the table. Most users call
+:meth:`WindowTabularizer.to_dask`; the machinery lives in
+:mod:`xbatcher_tab._table.blocks`.
 """
 
-from __future__ import annotations
+# the machinery behind WindowTabularizer.to_dask, importable here as before
+from ._table.blocks import to_dask as to_dask
 
-import dask.array as dsa
-import numpy as np
-import pandas as pd
-import xarray as xr
-
-from ._coords import sample_frame
-from ._layout import Layout
-from ._slabs import SlabSource, map_slabs
-
-__all__ = ["to_dask"]
-
-BLOCK_BYTES = 128 * 2**20  # blocks of numpy-backed data: about 128 MiB of X
-
-
-def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray):
-    """``X, y, coords`` of the table as dask objects; see
-    :meth:`WindowTabularizer.to_dask`."""
-    source = SlabSource(layout, data, block_bytes=BLOCK_BYTES)
-    n_features = layout.n_features
-    y_dtype = source.ds[layout.target].dtype if source.labelled else None
-    tasks = map_slabs(source, _kept_rows, nout=3)
-    x_blocks, y_blocks, frames = [], [], []
-    for task, slab in zip(tasks, source.slabs, strict=True):
-        rows = np.nan if layout.selects else slab.n_samples
-        x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
-        if y_dtype is not None:
-            y_blocks.append(dsa.from_delayed(task[1], (rows,), dtype=y_dtype))
-        frames.append(task[2])
-    X = dsa.concatenate(x_blocks) if x_blocks else dsa.empty((0, n_features), layout.dtype)
-    y = dsa.concatenate(y_blocks) if y_blocks else None
-    return X, y, _coords(source, frames)
-
-
-def _kept_rows(table):
-    """Every row a slab's table keeps, with global ids (a dask task runs this)."""
-    return table.rows(table.valid_ids())
-
-
-def _coords(source: SlabSource, frames: list):
-    """The coordinate frame: pandas when it needs no data values, dask otherwise."""
-    grid, ds = source.grid, source.ds
-    if not source.layout.selects:
-        # anchors depend on sizes and coordinates only: build them now, cheaply
-        return sample_frame(source.coords, grid, np.arange(grid.n_samples, dtype=np.int64))
-    try:
-        import dask.dataframe as dd
-    except ImportError as err:
-        raise ImportError(
-            "to_dask with dropna=True gives the coordinate frame as a dask DataFrame, which "
-            "needs dask[dataframe]: pip install 'xbatcher-tab[dataframe]'"
-        ) from err
-
-    meta = pd.DataFrame(
-        {d: pd.Series(dtype=(ds[d].dtype if d in ds.coords else np.int64)) for d in grid.dims},
-        index=pd.Index([], dtype=np.int64, name="sample"),
-    )
-    return dd.from_delayed(frames, meta=meta, verify_meta=False)
+__all__: list[str] = []  # nothing a user passes or receives: see tab.to_dask

@@ -14,7 +14,9 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
-from ._checks import check_int
+from ._core.checks import check_int
+from ._core.deprecation import renamed
+from ._core.params import Boolean, Integer, validate_params
 
 __all__ = ["tasmax"]
 
@@ -26,20 +28,31 @@ def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float
     return field / max(float(field.std()), 1e-12)
 
 
+@validate_params(
+    {
+        "time": Integer(1),
+        "lat": Integer(1),
+        "lon": Integer(1),
+        "drift": Integer(),
+        "static": Boolean(),
+        "bounds": Boolean(),
+    }
+)
 def tasmax(
     time: int = 60,
     lat: int = 145,
     lon: int = 192,
     *,
-    seed: int = 0,
+    random_state: int = 0,
     drift: int = 1,
     nan_fraction: float = 0.0,
     static: bool = False,
     calendar: str = "standard",
     bounds: bool = False,
     chunks: dict | None = None,
+    **deprecated: object,
 ) -> xr.Dataset:
-    """A notebook-shaped daily ``tasmax`` Dataset, deterministic by ``seed``.
+    """A notebook-shaped daily ``tasmax`` Dataset, deterministic by ``random_state``.
 
     Parameters
     ----------
@@ -47,8 +60,9 @@ def tasmax(
         Sizes. Time is daily from 1850-01-01T12:00; lat spans -90..90 evenly; lon
         spans 0..360 (exclusive) evenly, so the defaults match the notebook's grid
         (1.25° by 1.875°).
-    seed : int
-        Random seed; the same arguments give the same values.
+    random_state : int
+        Random seed; the same arguments give the same values. (``seed``, its former
+        name, works until 0.3.0 with a FutureWarning.)
     drift : int
         Cells per day the anomalies move eastward.
     nan_fraction : float
@@ -79,10 +93,15 @@ def tasmax(
     >>> str(ds.tasmax.dtype), bool(ds.identical(tasmax(time=5, lat=4, lon=6)))
     ('float32', True)
     """
-    time, lat, lon = (check_int(n, v, 1) for n, v in {"time": time, "lat": lat, "lon": lon}.items())
+    if "seed" in deprecated:
+        renamed("seed", "random_state", "tasmax", deprecated)
+        random_state = deprecated.pop("random_state")
+    if deprecated:
+        raise TypeError(f"tasmax got an unexpected keyword argument {next(iter(deprecated))!r}")
+    random_state = check_int("random_state", random_state, 0, "an integer >= 0")
     if not 0.0 <= nan_fraction < 1.0:
         raise ValueError(f"nan_fraction must be in [0, 1), got {nan_fraction!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     if calendar in ("standard", "gregorian", "proleptic_gregorian"):
         times = pd.date_range("1850-01-01T12:00", periods=time, freq="D")
         doy = times.day_of_year.to_numpy()

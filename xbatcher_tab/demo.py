@@ -10,21 +10,25 @@ from pathlib import Path
 import numpy as np
 
 from . import datasets, metrics
-from ._checks import check_int
-from ._window import Target
+from ._core.checks import check_bool, check_int
+from ._core.deprecation import keyword_only, warn_deprecated
+from ._core.window import Target
 from .prediction import predict
 from .tabularizer import WindowTabularizer
 
 __all__ = ["run_demo"]
 
 
+@keyword_only(0, ["size", "out", "rounds", "quiet", "lat", "lon"])
 def run_demo(
+    *,
     size: float = 1.0,
     out: str | Path = "demo_output",
     rounds: int = 40,
-    quiet: bool = False,
+    progress: bool = True,
     lat: int = 145,
     lon: int = 192,
+    **deprecated: object,
 ) -> dict:
     """Train xgboost on 9x9x9 windows of synthetic tasmax and score the held-out days.
 
@@ -50,7 +54,12 @@ def run_demo(
 
     from .xgboost import WindowDataIter
 
-    say = (lambda *a: None) if quiet else print
+    if "quiet" in deprecated:
+        warn_deprecated("run_demo(quiet=...)", "run_demo(progress=not quiet)")
+        progress = not deprecated.pop("quiet")
+    if deprecated:
+        raise TypeError(f"run_demo got an unexpected keyword argument {next(iter(deprecated))!r}")
+    say = print if check_bool("progress", progress) else (lambda *a: None)
     ds = datasets.tasmax(time=days, lat=lat, lon=lon)
     train, test = ds.isel(time=slice(0, split)), ds.isel(time=slice(split, None))
     tab = WindowTabularizer(
@@ -113,7 +122,7 @@ def run_demo(
         f"ends): {int(tomorrow.notnull().sum()):,} cells, mean {float(tomorrow.mean()):.1f} K"
     )
     truth = test.tasmax.isel(time=slice(WINDOW - 1 + LEAD, None))
-    by_day = metrics.rmse(forecast, truth, "coslat", dim=("lat", "lon"))
+    by_day = metrics.rmse(forecast, truth, weight="coslat", dim=("lat", "lon"))
     say(
         f"on the map: every longitude has a forecast ({forecast.lon.size} of "
         f"{test.lon.size}); area-weighted RMSE per test day "

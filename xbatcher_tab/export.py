@@ -9,15 +9,18 @@ asked, and the data's own files are never written.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from ._time import calendar_of, label_kind
+from ._core.optional import require
+from ._core.params import Boolean, Integer, validate_params
+from ._core.time import calendar_of, label_kind
+from ._table.progress import progress_bar
 
-__all__ = ["FORMATS", "check_columns", "check_output", "export_parquet", "require_pyarrow"]
+__all__ = ["check_output", "export_parquet"]
 
 FORMATS = (".parquet",)
 
@@ -80,16 +83,12 @@ def check_columns(features: list[str], layout) -> list[str]:
 
 def require_pyarrow():
     """pyarrow (with its Parquet module), or an ImportError saying how to install it."""
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError as err:
-        raise ImportError(
-            "writing Parquet needs pyarrow: pip install 'xbatcher-tab[parquet]'"
-        ) from err
+    pyarrow = require("pyarrow", "parquet", "writing Parquet")
+    require("pyarrow.parquet", "parquet", "writing Parquet")
     return pyarrow
 
 
+@validate_params({"batch_size": Integer(1), "overwrite": Boolean()})
 def export_parquet(
     tab,
     data: xr.Dataset | xr.DataArray,
@@ -98,7 +97,7 @@ def export_parquet(
     batch_size: int = 65536,
     overwrite: bool = False,
     inputs: Iterable[str | Path] = (),
-    progress=None,
+    progress: bool | Callable[[int], object] = False,
 ) -> int:
     """Stream the window table of ``data`` into the Parquet file ``out``, atomically.
 
@@ -123,8 +122,9 @@ def export_parquet(
         Replace an existing output.
     inputs : paths
         Files or stores the data was read from: the output may not be one of them.
-    progress : callable, optional
-        Called with the number of rows of each batch written.
+    progress : bool or callable
+        True: a tqdm bar over the rows (if tqdm is installed); a callable: called with
+        the number of rows of each batch written; False (the default): nothing.
 
     Returns
     -------
@@ -148,6 +148,18 @@ def export_parquet(
     names = [str(n) for n in tab.get_feature_names_out()]
     check_columns(names, tab.layout_)
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    bar = None
+    if progress is True:
+        total = None if tab.get_layout().selects else tab.count_samples(data)
+        bar = progress_bar(True, total, "export", leave=True)
+        progress = None if bar is None else bar.update
+    elif progress is False or progress is None:
+        progress = None
+    elif not callable(progress):
+        raise TypeError(
+            f"progress must be True, False or a function of the rows written, got "
+            f"{type(progress).__name__}"
+        )
     writer = None
     n = 0
     try:
@@ -185,4 +197,7 @@ def export_parquet(
             writer.close()
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     return n

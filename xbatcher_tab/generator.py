@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._assemble import Entry, assemble
-from ._checks import check_int
-from ._data import is_lazy
-from ._kernels import window_view
-from ._plan import Axis, BatchPlan, xbatcher_plans
-from ._window import check_dims_mapping, make_window_spec
+from ._core.checks import check_int
+from ._core.data import is_lazy
+from ._core.window import check_dims_mapping, make_window_spec
+from ._engine.kernels import window_view
+from ._xbatcher.assemble import Entry, assemble
+from ._xbatcher.plan import Axis, BatchPlan, xbatcher_plans
 
 __all__ = ["BatchGenerator"]
 

@@ -18,12 +18,13 @@ if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") 
 import numpy as np
 import xarray as xr
 
-from ._batch_options import fixed_seed
-from ._checks import check_bool, check_int, check_random_state
-from ._data import as_dataset
-from ._optional import require
-from ._samples import Samples, check_shape
-from .tabularizer import WindowTabularizer
+from ._adapters.samples import SHAPES, Samples
+from ._core.checks import check_int
+from ._core.data import as_dataset
+from ._core.optional import require
+from ._core.params import Boolean, Integer, Options, Seed, validate_params
+from ._core.seeds import drawn_seed, epoch_seed
+from .tabularizer import WindowTabularizer, fitted
 
 keras = require("keras", "keras", "xbatcher_tab.keras")
 
@@ -41,6 +42,8 @@ class WindowPyDataset(keras.utils.PyDataset):
     data : Dataset or DataArray
         Read whole on first use (dask-backed data computed, only what is needed).
     batch_size : int, default 256
+        Samples per batch: a gradient step's batch, as the torch loaders' default
+        (the tables' iterators default to 65,536 rows, for memory-bound passes).
     shape : "flat" or "window"
         Rows ``(batch, n_features)``, or windows ``(batch, *window, channels)``
         (channels last, Keras's default; one channel per feature variable). With
@@ -65,6 +68,14 @@ class WindowPyDataset(keras.utils.PyDataset):
     (2, (4, 3, 3, 3, 1), (4,))
     """
 
+    @validate_params(
+        {
+            "batch_size": Integer(1),
+            "shape": Options(*SHAPES),
+            "shuffle": Boolean(),
+            "random_state": Seed(),
+        }
+    )
     def __init__(
         self,
         tab: WindowTabularizer,
@@ -78,20 +89,13 @@ class WindowPyDataset(keras.utils.PyDataset):
     ) -> None:
         super().__init__(**kwargs)
         data = as_dataset(data, "data")
-        if not isinstance(tab, WindowTabularizer):
-            raise TypeError(
-                "WindowPyDataset takes a WindowTabularizer as its tabularizer, got "
-                f"{type(tab).__name__}"
-            )
-        if not hasattr(tab, "layout_"):
-            tab.fit(data)
-        self.samples = Samples(tab.get_layout(), data, check_shape(shape), channels_last=True)
-        self.batch_size = check_int("batch_size", batch_size, 1)
-        self.shuffle = check_bool("shuffle", shuffle)
-        seed = fixed_seed(check_random_state("random_state", random_state))
-        if self.shuffle and seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        self.random_state = seed
+        tab = fitted(tab, data, "WindowPyDataset")
+        self.samples = Samples(
+            tab.get_layout(), data, shape, channels_last=True, runtime=tab._runtime()
+        )
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.random_state = drawn_seed(random_state, shuffle)
         self.epoch = 0
         self._order: np.ndarray | None = None
 
@@ -103,7 +107,7 @@ class WindowPyDataset(keras.utils.PyDataset):
         if self._order is None:
             n = len(self.samples)
             if self.shuffle:
-                seed = np.random.SeedSequence([self.random_state, self.epoch])
+                seed = epoch_seed(self.random_state, self.epoch)
                 self._order = np.random.default_rng(seed).permutation(n)
             else:
                 self._order = np.arange(n)

@@ -13,7 +13,8 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import xarray as xr
 
-from .weights import latitude_dim
+from ._core.deprecation import keyword_only
+from ._core.geo import check_weight_kind, coslat, latitude_dim
 
 __all__ = ["mae", "rmse"]
 
@@ -27,11 +28,10 @@ def _weighted_mean(
     """The mean of ``values`` over ``dim``, weighted; ``"coslat"`` finds the latitude
     on ``values`` or, where arithmetic lost its attributes, on one of ``sources`` (the
     two maps compared), so the order of the arguments does not matter."""
+    weight = check_weight_kind("weight", weight, "of cell weights")
     if weight is None:
         return values.mean(dim)
     if isinstance(weight, str):
-        if weight != "coslat":
-            raise ValueError(f"weight must be None, 'coslat' or a DataArray, got {weight!r}")
         lat = None
         for source in (values, *sources):
             try:
@@ -41,11 +41,7 @@ def _weighted_mean(
                 continue
         if lat is None:
             latitude_dim(values, list(values.dims))  # raises, saying what it looks for
-        weight = np.cos(np.deg2rad(values[lat].astype(np.float64)))
-    elif not isinstance(weight, xr.DataArray):
-        raise TypeError(
-            f"weight must be None, 'coslat' or a DataArray, got {type(weight).__name__}"
-        )
+        weight = values[lat].copy(data=coslat(values[lat].values))
     # weights where the error is missing do not count: xarray's weighted mean skips them
     return values.weighted(weight.fillna(0)).mean(dim)
 
@@ -60,9 +56,11 @@ def _errors(predicted: xr.DataArray, truth: xr.DataArray) -> xr.DataArray:
     return predicted - truth
 
 
+@keyword_only(2, ["weight", "dim"])
 def rmse(
     predicted: xr.DataArray,
     truth: xr.DataArray,
+    *,
     weight: str | xr.DataArray | None = None,
     dim: Hashable | Sequence[Hashable] | None = None,
 ) -> xr.DataArray:
@@ -84,7 +82,7 @@ def rmse(
     >>> import xbatcher_tab as xt
     >>> truth = xt.datasets.tasmax(time=2, lat=5, lon=4).tasmax
     >>> warm = truth + 1.0
-    >>> round(float(rmse(warm, truth)), 6), round(float(rmse(warm, truth, "coslat")), 6)
+    >>> round(float(rmse(warm, truth)), 6), round(float(rmse(warm, truth, weight="coslat")), 6)
     (1.0, 1.0)
     >>> rmse(truth + 1.0, truth, dim=("lat", "lon")).dims
     ('time',)
@@ -93,9 +91,11 @@ def rmse(
     return np.sqrt(_weighted_mean(errors**2, weight, dim, (truth, predicted)))
 
 
+@keyword_only(2, ["weight", "dim"])
 def mae(
     predicted: xr.DataArray,
     truth: xr.DataArray,
+    *,
     weight: str | xr.DataArray | None = None,
     dim: Hashable | Sequence[Hashable] | None = None,
 ) -> xr.DataArray:
@@ -105,7 +105,7 @@ def mae(
     --------
     >>> import xbatcher_tab as xt
     >>> truth = xt.datasets.tasmax(time=2, lat=5, lon=4).tasmax
-    >>> round(float(mae(truth - 2.0, truth, "coslat")), 6)
+    >>> round(float(mae(truth - 2.0, truth, weight="coslat")), 6)
     2.0
     """
     return _weighted_mean(abs(_errors(predicted, truth)), weight, dim, (truth, predicted))

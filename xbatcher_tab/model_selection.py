@@ -18,12 +18,14 @@ import pandas as pd
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_int
-from ._coords import label_positions
-from ._data import as_dataset
-from ._window import WindowSpec
+from ._adapters.scoring import labelled_score
+from ._core.coords import label_positions
+from ._core.data import as_dataset
+from ._core.deprecation import keyword_only
+from ._core.params import Integer, validate_params
+from ._core.window import WindowSpec
 
-__all__ = ["WindowBlockSplit", "WindowData", "sample_spans", "window_scorer"]
+__all__ = ["WindowBlockSplit", "WindowData", "window_scorer"]
 
 
 def sample_spans(
@@ -34,7 +36,7 @@ def sample_spans(
 
     Examples
     --------
-    >>> from xbatcher_tab._window import make_window_spec
+    >>> from xbatcher_tab._core.window import make_window_spec
     >>> window = make_window_spec({"time": 3}, None, {"time": 10}, lead={"time": 2})
     >>> lo, hi = sample_spans(window, np.array([4, 5]), "time")
     >>> lo.tolist(), hi.tolist()
@@ -90,8 +92,9 @@ class WindowData:
     (10, [3, 4])
     """
 
+    @keyword_only(2, ["dim", "_steps"])
     def __init__(
-        self, data: xr.Dataset | xr.DataArray, dim: Hashable = "time", _steps=None
+        self, data: xr.Dataset | xr.DataArray, *, dim: Hashable = "time", _steps=None
     ) -> None:
         self.data = as_dataset(data, "data")
         self.dim = check_dim(dim, self.data)
@@ -109,7 +112,7 @@ class WindowData:
         if isinstance(key, tuple):  # scikit-learn indexes arrays as ``X[key, ...]``
             key = key[0]
         picked = check_distinct_steps(np.atleast_1d(self.steps[key]))
-        return WindowData(self.data, self.dim, np.sort(picked))
+        return WindowData(self.data, dim=self.dim, _steps=np.sort(picked))
 
     def segments(self) -> list[xr.Dataset]:
         """The selected steps as contiguous pieces of the data, in order."""
@@ -126,6 +129,20 @@ class WindowData:
             f"WindowData(dim={self.dim!r}, steps={len(self)} of {self.data.sizes[self.dim]}, "
             f"pieces={len(self.segments())})"
         )
+
+
+def clear_of(first: np.ndarray, last: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """The samples (or steps) whose span ``first .. last`` stays clear of the spans of
+    ``test``: the training set of a fold, the gap around its test block left out.
+
+    Examples
+    --------
+    >>> first, last = np.arange(6), np.arange(6) + 1  # each reads two steps
+    >>> clear_of(first, last, np.array([2])).tolist()
+    [0, 4, 5]
+    """
+    lo, hi = first[test].min(), last[test].max()
+    return np.flatnonzero((last < lo) | (first > hi))
 
 
 class WindowBlockSplit:
@@ -175,9 +192,11 @@ class WindowBlockSplit:
     [(176, 144), (112, 128), (192, 128)]
     """
 
-    def __init__(self, tab, n_splits: int = 5, dim: Hashable = "time", coord=None) -> None:
+    @keyword_only(2, ["n_splits", "dim", "coord"])
+    @validate_params({"n_splits": Integer(2)})
+    def __init__(self, tab, *, n_splits: int = 5, dim: Hashable = "time", coord=None) -> None:
         self.tab = tab
-        self.n_splits = check_int("n_splits", n_splits, 2)
+        self.n_splits = n_splits
         self.dim = dim
         self.coord = coord
 
@@ -233,8 +252,7 @@ class WindowBlockSplit:
         first, last = sample_spans(window, positions, self.dim)
         for k, block in enumerate(np.array_split(blocks, self.n_splits)):
             test = np.flatnonzero((positions >= block[0]) & (positions <= block[-1]))
-            lo, hi = first[test].min(), last[test].max()
-            train = np.flatnonzero((last < lo) | (first > hi))
+            train = clear_of(first, last, test)
             if not train.size:
                 raise self._empty_fold(k, block[0], block[-1], window)
             yield train, test
@@ -251,8 +269,7 @@ class WindowBlockSplit:
         steps = data.steps
         first, last = sample_spans(window, steps, self.dim)
         for k, test in enumerate(np.array_split(np.arange(len(steps)), self.n_splits)):
-            lo, hi = first[test].min(), last[test].max()
-            train = np.flatnonzero((last < lo) | (first > hi))
+            train = clear_of(first, last, test)
             runs = np.split(steps[train], np.flatnonzero(np.diff(steps[train]) != 1) + 1)
             if not sum(window.count(self.dim, len(run)) for run in runs if len(run)):
                 raise self._empty_fold(k, steps[test[0]], steps[test[-1]], window)
@@ -303,7 +320,7 @@ def window_scorer(scoring: object):
     >>> ds = xt.datasets.tasmax(time=12, lat=6, lon=8)
     >>> tab = xt.WindowTabularizer(input_dims={"time": 2},
     ...                            target=xt.Target("tasmax", lead={"time": 1}))
-    >>> model = xt.WindowModel(tab, Ridge()).fit(ds)
+    >>> model = xt.WindowModel(Ridge(), tab).fit(ds)
     >>> rmse = window_scorer("neg_root_mean_squared_error")
     >>> bool(rmse(model, ds) < 0)
     True
@@ -322,10 +339,6 @@ def window_scorer(scoring: object):
         )
 
     def score(estimator, X, y=None) -> float:
-        from .prediction import _labelled_rows, _pieces
-
-        rows, labels, weights = _labelled_rows(estimator.tab_, _pieces(X))
-        extra = {} if weights is None else {"sample_weight": weights}
-        return inner(estimator.estimator_, rows, labels, **extra)
+        return labelled_score(estimator.estimator_, estimator.tab_, X, inner)
 
     return score

@@ -18,20 +18,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.metrics import r2_score
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_choice, check_int
-from ._coords import Labels, MapLayout, map_dtype
-from ._data import as_dataset, chunk_sizes
-from ._layout import Layout, in_layout_order
-from ._models import Predictor, is_keras_model
-from ._prefetch import prefetched
-from ._progress import progress_bar
-from ._samples import check_shape, shaped
-from ._slabs import SlabSource, map_slabs
-from ._table import Table
+from ._adapters.models import Predictor, is_keras_model
+from ._adapters.samples import SHAPES, shaped
+from ._adapters.scoring import data_pieces, labelled_rows, labelled_score
+from ._core.coords import Labels, MapLayout, map_dtype
+from ._core.data import as_dataset, chunk_sizes
+from ._core.deprecation import keyword_only, warn_deprecated
+from ._core.params import Boolean, Checked, Integer, Options, validate_params
+from ._fit.layout import Layout
+from ._table.prefetch import prefetched
+from ._table.progress import progress_bar
+from ._table.slabs import SlabSource, map_slabs, prepare
+from ._table.table import Table
 from .tabularizer import GridInputMixin, WindowTabularizer, fitted_with_target
 
 __all__ = ["WindowModel", "predict"]
@@ -94,10 +95,24 @@ def _predict_block(table, predictor, batch_size, dims, dtype, shape, origin):
     return _fill(values, table, predictor, batch_size, dims, origin)
 
 
+PREDICT_RULES = {
+    "batch_size": Integer(1),
+    "method": Options("predict", "predict_proba"),
+    "progress": Boolean(),
+    "prefetch": Integer(0),
+    "forecast": Options(None, True, False),
+    "forecast_step": Checked("forecast_plan, against the lead dims and their labels"),
+    "shape": Options(*SHAPES),
+}
+
+
+@keyword_only(3, list(PREDICT_RULES))
+@validate_params(PREDICT_RULES)
 def predict(
     model: Any,
     tab: WindowTabularizer | None,
     data: xr.Dataset | xr.DataArray,
+    *,
     batch_size: int = 65536,
     method: str = "predict",
     progress: bool = False,
@@ -172,12 +187,9 @@ def predict(
     ('tasmax', 11, '1850-01-11')
     """
     model, tab = check_model_and_tab(model, tab)
-    data = as_dataset(data, "data")
     layout = tab.get_layout()
-    batch_size = check_int("batch_size", batch_size, 1)
-    prefetch = check_int("prefetch", prefetch, 0)
-    method = check_choice("method", method, ("predict", "predict_proba"))
-    shape = check_shape(shape)
+    # the data prepared once: checked against the layout, in its order and direction
+    prepared = prepare(layout, as_dataset(data, "data"), labelled=False)
     reshape = None
     if shape != "flat":
         reshape = functools.partial(
@@ -185,8 +197,10 @@ def predict(
         )
     names = [str(n) for n in tab.get_feature_names_out()]
     predictor = Predictor(model, method, names, reshape)
-    forecasts, steps = forecast_plan(layout, data, forecast, forecast_step)
-    source = SlabSource(layout, data, labelled=False, forecasts=forecasts, steps=steps)
+    forecasts, steps = forecast_plan(layout, prepared.ds, forecast, forecast_step)
+    source = SlabSource(
+        layout, prepared, labelled=False, forecasts=forecasts, steps=steps, runtime=tab._runtime()
+    )
     first = list(layout.target_dims or ())  # the target's dims first, then the others
     map_dims = first + [d for d in layout.dims if d not in first]
     out = MapLayout.of_anchors(map_dims, source.grid, source.ds.sizes, source.coords)
@@ -219,11 +233,10 @@ def predict(
 
 
 def forecast_plan(
-    layout: Layout, data: object, forecast: object, forecast_step: object
+    layout: Layout, ds: xr.Dataset, forecast: object, forecast_step: object
 ) -> tuple[bool, dict]:
-    """Whether ``predict`` forecasts past the data's end, and the steps of the
-    forecasts' labels per lead dim (see :func:`predict`)."""
-    forecast = check_choice("forecast", forecast, (None, True, False))
+    """Whether ``predict`` forecasts past the end of ``ds`` (prepared: in the layout's
+    order), and the steps of the forecasts' labels per lead dim (see :func:`predict`)."""
     leads = [d for d, _ in layout.window.leads]
     if isinstance(forecast_step, Mapping):
         steps = dict(forecast_step)
@@ -243,7 +256,6 @@ def forecast_plan(
         )
     if forecast is False or not leads:
         return False, steps
-    ds = in_layout_order(layout, as_dataset(data))
     for d in leads:
         labels = Labels.of(ds, d, steps.get(d))
         if labels is None or labels.can_extend():
@@ -297,7 +309,7 @@ def _lazy_map(layout, source, predictor, batch_size, out, extra, dtype):
 
 
 class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
-    """A tabularizer and an estimator as one model of gridded data.
+    """An estimator and a tabularizer as one model of gridded data.
 
     ``fit(data)`` cuts the labelled table and fits the estimator; ``predict(data)`` is
     :func:`xbatcher_tab.predict` (a map); ``score(data)`` scores the labelled samples.
@@ -308,13 +320,17 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    tab : WindowTabularizer
-        With a ``target``; cloned and fitted on the data in ``fit``.
     estimator : estimator
         Fitted on the table's rows.
+    tab : WindowTabularizer
+        With a ``target``; cloned and fitted on the data in ``fit``. The model comes
+        first, the tabularizer second, as in ``xt.predict(model, tab, data)`` and
+        ``xt.fit_batches(model, tab, data)``; the older order
+        ``WindowModel(tab, estimator)`` still works until 0.3.0, with a
+        ``FutureWarning``.
     tabularizer : WindowTabularizer, deprecated
         The old name of ``tab`` (the name every other function uses), accepted with a
-        ``FutureWarning`` until the next release.
+        ``FutureWarning`` until 0.3.0.
 
     Attributes
     ----------
@@ -326,10 +342,10 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.linear_model import Ridge
     >>> ds = xt.datasets.tasmax(time=12, lat=6, lon=8)
     >>> model = xt.WindowModel(
+    ...     Ridge(alpha=1.0),
     ...     xt.WindowTabularizer(input_dims={"lat": 3, "lon": 3, "time": 2},
     ...                          input_overlap={"lat": 2, "lon": 2, "time": 1},
     ...                          target=xt.Target("tasmax", lead={"time": 1})),
-    ...     Ridge(alpha=1.0),
     ... ).fit(ds)
     >>> model.predict(ds).dims, round(model.score(ds), 2) > 0.5
     (('time', 'lat', 'lon'), True)
@@ -337,42 +353,46 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        tab: WindowTabularizer | None = None,
         estimator: Any = None,
+        tab: WindowTabularizer | None = None,
         *,
         tabularizer: WindowTabularizer | str = "deprecated",
     ) -> None:
-        self.tab = tab
         self.estimator = estimator
+        self.tab = tab
         self.tabularizer = tabularizer
 
-    def _given_tab(self) -> WindowTabularizer:
-        """``tab``, or the deprecated ``tabularizer`` (with a FutureWarning)."""
-        if isinstance(self.tabularizer, str) and self.tabularizer == "deprecated":
-            if not isinstance(self.tab, WindowTabularizer):
-                swapped = isinstance(self.estimator, WindowTabularizer)
-                raise TypeError(
-                    "WindowModel needs tab, a WindowTabularizer with a target, then the "
-                    f"estimator; got tab={type(self.tab).__name__}"
-                    + (" (swapped with the estimator?)" if swapped else "")
-                )
-            return self.tab
-        warnings.warn(
-            "WindowModel(tabularizer=...) is deprecated and will be removed in the next "
-            "release: use WindowModel(tab=...) (and tab__... in parameter grids)",
-            FutureWarning,
-            stacklevel=3,
-        )
-        if self.tab is not None:
-            raise TypeError("WindowModel takes tab or the deprecated tabularizer, not both")
-        return self.tabularizer
+    def _given(self) -> tuple[Any, WindowTabularizer]:
+        """The estimator and the tabularizer as given: the older order (the tabularizer
+        first) and the deprecated ``tabularizer`` with a FutureWarning."""
+        estimator, tab = self.estimator, self.tab
+        if isinstance(estimator, WindowTabularizer) and not isinstance(tab, WindowTabularizer):
+            warn_deprecated(
+                "WindowModel(tab, estimator), the tabularizer first,",
+                "WindowModel(estimator, tab), the model first as in xt.predict(model, tab, data)",
+                stacklevel=4,
+            )
+            estimator, tab = tab, estimator
+        if not (isinstance(self.tabularizer, str) and self.tabularizer == "deprecated"):
+            warn_deprecated(
+                "WindowModel(tabularizer=...)",
+                "WindowModel(estimator, tab=...) (and tab__... in parameter grids)",
+                stacklevel=4,
+            )
+            if tab is not None:
+                raise TypeError("WindowModel takes tab or the deprecated tabularizer, not both")
+            tab = self.tabularizer
+        if not isinstance(tab, WindowTabularizer):
+            raise TypeError(
+                "WindowModel needs the estimator, then tab, a WindowTabularizer with a "
+                f"target; got tab={type(tab).__name__}"
+            )
+        return estimator, tab
 
     @property
     def tabularizer_(self) -> WindowTabularizer:
         """Deprecated: the fitted tabularizer is ``tab_``."""
-        warnings.warn(
-            "WindowModel.tabularizer_ is deprecated: use tab_", FutureWarning, stacklevel=2
-        )
+        warn_deprecated("WindowModel.tabularizer_", "WindowModel.tab_", stacklevel=3)
         return self.tab_
 
     def fit(self, X: object, y: object = None, **fit_params: Any) -> WindowModel:
@@ -382,14 +402,15 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         tabularized one by one, so no window joins steps across a gap); ``y`` is
         ignored (the labels come from the data).
         """
-        pieces = _pieces(X)
+        pieces = data_pieces(X)
         largest = max(pieces, key=lambda p: math.prod(p.sizes.values()))
-        tab = fitted_with_target(clone(self._given_tab()), largest, "WindowModel")  # the layout
-        X_all, y_all, w_all = _labelled_rows(tab, pieces)
+        estimator, tab = self._given()
+        tab = fitted_with_target(clone(tab), largest, "WindowModel")  # the layout
+        X_all, y_all, w_all = labelled_rows(tab, pieces)
         self.tab_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one
             fit_params = {"sample_weight": w_all, **fit_params}
-        self.estimator_ = clone(self.estimator).fit(X_all, y_all, **fit_params)
+        self.estimator_ = clone(estimator).fit(X_all, y_all, **fit_params)
         return self
 
     def predict(self, X: object) -> xr.DataArray:
@@ -399,7 +420,7 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         if isinstance(X, xr.Dataset | xr.DataArray):
             return predict(self.estimator_, self.tab_, X)
-        pieces = _pieces(X)
+        pieces = data_pieces(X)
         # forecasts of a piece would land in the gap after it (or on the next piece):
         # only the last piece forecasts past its end, so the map's steps are unique
         maps = [
@@ -412,42 +433,4 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         """The estimator's score (R² for regressors, accuracy for classifiers) on the
         labelled samples of ``X``, weighted by the tabularizer's ``weight`` if any."""
         check_is_fitted(self, "estimator_")
-        X_all, y_all, w_all = _labelled_rows(self.tab_, _pieces(X))
-        if hasattr(self.estimator_, "score"):
-            return float(self.estimator_.score(X_all, y_all, sample_weight=w_all))
-        return float(r2_score(y_all, self.estimator_.predict(X_all), sample_weight=w_all))
-
-
-def _pieces(X: object) -> list[xr.Dataset]:
-    """The contiguous pieces of data to tabularize separately."""
-    if isinstance(X, xr.Dataset | xr.DataArray):
-        return [as_dataset(X)]
-    segments = getattr(X, "segments", None)
-    if segments is None:
-        raise TypeError(
-            "X must be an xarray Dataset/DataArray or a model_selection.WindowData, "
-            f"got {type(X).__name__}"
-        )
-    return segments()
-
-
-def _labelled_rows(tab: WindowTabularizer, pieces: list[xr.Dataset]):
-    """X, y and the sample weights (None without a weight) of every piece that holds
-    a whole window and its label."""
-    layout = tab.get_layout()
-    window = layout.window
-    parts = []
-    for piece in pieces:
-        if layout.grid(piece.sizes).n_samples == 0:
-            continue  # a piece too short for one window and its label
-        X, y, coords = tab.tabularize(piece)
-        w = None if layout.weight is None else tab.sample_weight(coords)
-        parts.append((X, y, w))
-    if not parts:
-        raise ValueError(
-            "no piece of the data holds a whole window and its label: the pieces are "
-            f"{[dict(p.sizes) for p in pieces]}, the window needs "
-            f"{ {d: window.reach(d) for d in window.dims} }"
-        )
-    w = None if layout.weight is None else np.concatenate([p[2] for p in parts])
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), w
+        return labelled_score(self.estimator_, self.tab_, X)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -11,20 +12,20 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import check_bool, check_n_jobs
-from ._copy import CopyBudget
-from ._data import as_dataset
-from ._fitting import learn_values, same_layout
-from ._layout import Layout, learn_layout
-from ._options import get_option
-from ._outputs import TableOutputs
-from ._selection import check_dropna
-from ._table import Tabular
-from ._window import Target
+from ._core.checks import check_bool, check_n_jobs
+from ._core.data import as_dataset
+from ._core.deprecation import keyword_only
+from ._core.params import Boolean, Checked, Jobs, Options, Rule, validate
+from ._core.window import Target
+from ._engine.runtime import Runtime
+from ._fit.fitting import learn_values, same_layout
+from ._fit.layout import Layout, learn_layout
+from ._fit.selection import check_dropna
+from ._table.outputs import TableOutputs
 
 FITTED_VALUES = ("moments_", "outlier_stats_", "outliers_")  # learnt from values, by piece
 
-__all__ = ["GridInputMixin", "Tabular", "Target", "WindowTabularizer", "fitted_with_target"]
+__all__ = ["WindowTabularizer"]
 
 
 class GridInputMixin:
@@ -108,7 +109,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         A weight per sample, that of its anchor: ``"coslat"`` (the cosine of the
         latitude coordinate, found by CF ``standard_name``/``units`` or the name lat or
         latitude) or a DataArray over some of the sample dims. Read it next to any rows
-        with :meth:`sample_weight`; ``xt.partial_fit``, ``xt.WindowDataIter`` and
+        with :meth:`sample_weight`; ``xt.fit_batches``, ``xt.WindowDataIter`` and
         ``xt.WindowModel`` train with it.
     n_jobs : int, optional
         Threads that gather rows (``tabularize``, ``transform``, batches,
@@ -134,6 +135,12 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     outliers_ : dict
         Per variable with an outlier rule: its bounds (``lo``, ``hi``) and the cells it
         flagged in the fitted data (``flagged``, ``cells``, ``fraction``).
+    moments_ : dict
+        With ``scale``: each feature variable's running count, mean and squared
+        deviations over the fitted pieces (merged exactly by ``partial_fit``).
+    outlier_stats_ : dict
+        With ``outliers``: what each rule learns from the values (moments for
+        ``"zscore"``, a quantile sketch for ``"quantile"``), merged piece by piece.
     feature_names_out_ : ndarray of str
         ``var(dim±offset;...)`` per feature, offsets from the anchor.
 
@@ -155,9 +162,33 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     ['time', 'lat', 'lon']
     """
 
+    # each parameter's rule (see xbatcher_tab._core.params); those checked against the
+    # data are Checked, by the function named
+    _parameter_constraints: ClassVar[dict[str, Rule]] = {
+        "input_dims": Checked("make_window_spec, against the data's dims and sizes"),
+        "input_overlap": Checked("make_window_spec, against input_dims"),
+        "variables": Checked("check_variables, against the data's variables"),
+        "target": Checked("check_target, against the data's variables"),
+        "dropna": Options(True, False, "target"),
+        "dtype": Checked("check_dtype"),
+        "center": Checked("check_center, against the variables"),
+        "scale": Boolean(),
+        "stats": Checked("check_stats"),
+        "coord_features": Checked("check_coord_features, against the data's dims"),
+        "where": Checked("check_where"),
+        "boundary": Checked("check_boundary, against input_dims and the lead"),
+        "weight": Checked("check_weight, against the data's coordinates"),
+        "n_jobs": Jobs(),
+        "center_reference": Boolean(),
+        "outliers": Checked("check_outliers, against the variables"),
+        "outlier_action": Options("nan", "clip", "drop"),
+    }
+
+    @keyword_only(2, ["input_overlap", "variables", "target", "dropna", "dtype"])
     def __init__(
         self,
         input_dims: Mapping[Hashable, int],
+        *,
         input_overlap: Mapping[Hashable, int] | None = None,
         variables: Sequence[Hashable] | None = None,
         target: Target | str | None = None,
@@ -196,9 +227,10 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     # -- fitting -----------------------------------------------------------------------
 
     def fit(self, X: xr.Dataset | xr.DataArray, y: object = None) -> WindowTabularizer:
-        """Learn the layout (variables, their dims, window, label, dtype) from ``X``,
-        and with ``scale`` each feature variable's mean and standard deviation over
-        its grid cells.
+        """Learn the layout (variables, their dims, window, label, dtype) from ``X``;
+        with ``scale`` each feature variable's mean and standard deviation over its
+        grid cells, and with ``outliers`` each rule's bounds (and the cells they flag,
+        ``outliers_``).
 
         ``y`` is ignored; it is accepted for Pipeline compatibility.
         """
@@ -249,6 +281,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         parameters become a layout, so splitters that need the window of an unfitted
         tabularizer see the same window ``fit`` would."""
         params = self.get_params(deep=False)
+        validate(type(self).__name__, self._parameter_constraints, params)
         values_only = ("scale", "n_jobs")  # learnt from values, or not part of the layout
         return learn_layout(
             as_dataset(X), **{k: v for k, v in params.items() if k not in values_only}
@@ -267,16 +300,14 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
 
     def get_layout(self) -> Layout:
         """The layout every table of this tabularizer follows: what ``fit`` learnt
-        (``layout_``), with the current ``dropna`` (which may be set after fit), ``n_jobs``,
-        and the copy budget and engine (options: see :class:`~xbatcher_tab.set_options`)."""
+        (``layout_``), with the current ``dropna`` (which may be set after fit)."""
         check_is_fitted(self, "layout_")
-        return dataclasses.replace(
-            self.layout_,
-            dropna=check_dropna(self.dropna),
-            n_jobs=check_n_jobs(self.n_jobs),
-            budget=get_option("copy_budget") or CopyBudget(),
-            engine=get_option("engine"),
-        )
+        return dataclasses.replace(self.layout_, dropna=check_dropna(self.dropna))
+
+    def _runtime(self) -> Runtime:
+        """How this tabularizer's rows are gathered now: its ``n_jobs`` threads, and the
+        copy budget and engine options (see :class:`~xbatcher_tab.set_options`)."""
+        return Runtime.current(check_n_jobs(self.n_jobs))
 
     def transform(self, X: xr.Dataset | xr.DataArray) -> np.ndarray:
         """The feature table, ``(n_samples, n_features)``.
@@ -292,15 +323,21 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         return pd.DataFrame(table.X(ids), index=index, columns=columns, copy=False)
 
 
-def fitted_with_target(tab: object, data: object, caller: str) -> WindowTabularizer:
+def fitted(tab: object, data: object, caller: str, target: bool = False) -> WindowTabularizer:
     """``tab``, fitted on ``data`` if it is not fitted yet, after checking that it is a
-    ``WindowTabularizer`` with a target (what every trainer needs)."""
+    ``WindowTabularizer`` (with a target, if ``target``: what every trainer needs).
+    The one place where the package's functions take a tabularizer."""
     if not isinstance(tab, WindowTabularizer):
         raise TypeError(
             f"{caller} takes a WindowTabularizer as its tabularizer, got {type(tab).__name__}"
         )
     if not hasattr(tab, "layout_"):
         tab.fit(data)
-    if tab.layout_.target is None:
+    if target and tab.layout_.target is None:
         raise ValueError(f"{caller} needs labels: give the tabularizer a target=Target(...)")
     return tab
+
+
+def fitted_with_target(tab: object, data: object, caller: str) -> WindowTabularizer:
+    """:func:`fitted` with a target."""
+    return fitted(tab, data, caller, target=True)

@@ -13,12 +13,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._core.deprecation import keyword_only
+
 __all__ = ["reference_table"]
 
 
+@keyword_only(2, ["input_overlap", "variables", "target", "lead", "dropna", "dtype"])
 def reference_table(
     ds: xr.Dataset,
     input_dims: Mapping[Hashable, int],
+    *,
     input_overlap: Mapping[Hashable, int] | None = None,
     variables: Sequence[Hashable] | None = None,
     target: Hashable | None = None,
@@ -52,7 +56,9 @@ def reference_table(
     Examples
     --------
     >>> ds = xr.Dataset({"v": ("t", np.arange(5.0))})
-    >>> X, y, coords = reference_table(ds, {"t": 2}, {"t": 1}, target="v", lead={"t": 1})
+    >>> X, y, coords = reference_table(
+    ...     ds, {"t": 2}, input_overlap={"t": 1}, target="v", lead={"t": 1}
+    ... )
     >>> X.tolist(), y.tolist(), coords["t"].tolist()
     ([[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]], [2.0, 3.0, 4.0], [2, 3, 4])
     """

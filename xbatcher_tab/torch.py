@@ -12,19 +12,22 @@ does not. Both datasets gather with the package's copy engine, a batch in one ca
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
-from ._checks import check_int
-from ._data import as_dataset
-from ._optional import require
-from ._samples import Samples, check_shape, shaped
-from .batching import Shard, iter_batches
-from .tabularizer import WindowTabularizer
+from ._adapters.samples import SHAPES, Samples, shaped
+from ._core.batch_options import BatchOptions, with_batch_options
+from ._core.checks import check_int
+from ._core.data import as_dataset, computing_in
+from ._core.optional import require
+from ._core.params import Options, validate_params
+from ._core.seeds import drawn_seed, epoch_seed
+from ._table.batches import Shard, iter_batches
+from .tabularizer import WindowTabularizer, fitted
 
 torch = require("torch", "torch", "xbatcher_tab.torch")
 require("torch.utils.data._utils.collate", "torch", "xbatcher_tab.torch")
@@ -34,7 +37,7 @@ default_collate = torch.utils.data.default_collate
 get_worker_info = torch.utils.data.get_worker_info
 default_collate_fn_map = torch.utils.data._utils.collate.default_collate_fn_map
 
-__all__ = ["WindowDataset", "WindowIterableDataset", "as_tensors"]
+__all__ = ["WindowDataset", "WindowIterableDataset"]
 
 
 def as_tensors(parts):
@@ -46,18 +49,6 @@ def as_tensors(parts):
     if not arr.flags.writeable:  # torch wants memory it may write
         arr = np.array(arr, order="C")
     return torch.from_numpy(arr)
-
-
-def _fitted(tab: object, data: object, caller: str) -> WindowTabularizer:
-    """``tab`` fitted (on ``data`` if not yet); a target is not required (data
-    without it gives ``x`` alone)."""
-    if not isinstance(tab, WindowTabularizer):
-        raise TypeError(
-            f"{caller} takes a WindowTabularizer as its tabularizer, got {type(tab).__name__}"
-        )
-    if not hasattr(tab, "layout_"):
-        tab.fit(data)
-    return tab
 
 
 class WindowDataset(Dataset):
@@ -99,12 +90,13 @@ class WindowDataset(Dataset):
     ((4, 1, 3, 3, 3), (4,))
     """
 
+    @validate_params({"shape": Options(*SHAPES)})
     def __init__(
         self, tab: WindowTabularizer, data: xr.Dataset | xr.DataArray, *, shape: str = "flat"
     ) -> None:
         data = as_dataset(data, "data")
-        self.tab = _fitted(tab, data, "WindowDataset")
-        self.samples = Samples(self.tab.get_layout(), data, check_shape(shape))
+        self.tab = fitted(tab, data, "WindowDataset")  # no target needed: x alone
+        self.samples = Samples(self.tab.get_layout(), data, shape, runtime=self.tab._runtime())
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -182,6 +174,7 @@ def _collate(items, *, collate_fn_map=None):
 default_collate_fn_map[_Item] = _collate  # torch's documented way to extend default_collate
 
 
+@with_batch_options(4)
 class WindowIterableDataset(IterableDataset):
     """An iterable torch dataset of ready batches, each worker and rank its own share.
 
@@ -203,11 +196,13 @@ class WindowIterableDataset(IterableDataset):
         from ``torch.distributed`` when it is initialised, else one process.
     {batch_options}
     **options
-        The batch options above, keyword only (``batch_size`` defaults to 256 here).
+        The batch options above, keyword only (``batch_size`` defaults to 256 here,
+        a gradient step's batch, rather than the tables' 65,536).
         With ``shuffle`` and no ``random_state`` a seed is drawn once, here, so every
         worker and rank shuffles the same epoch (and so shares it without overlap).
     """
 
+    @validate_params({"shape": Options(*SHAPES)})
     def __init__(
         self,
         tab: WindowTabularizer,
@@ -219,13 +214,12 @@ class WindowIterableDataset(IterableDataset):
         **options: Any,
     ) -> None:
         data = as_dataset(data, "data")
-        self.tab = _fitted(tab, data, "WindowIterableDataset")
+        self.tab = fitted(tab, data, "WindowIterableDataset")
         self.data = data
-        self.shape = check_shape(shape)
+        self.shape = shape
         opts = BatchOptions.from_kwargs("WindowIterableDataset", options, batch_size=256)
-        if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
-            opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
-        self.options = opts.replace(random_state=fixed_seed(opts.random_state))
+        needed = bool(opts.shuffle) or opts.augment is not None
+        self.options = opts.replace(random_state=drawn_seed(opts.random_state, needed))
         if (rank is None) != (world_size is None):
             raise ValueError("give rank and world_size together, or neither")
         if world_size is not None:
@@ -235,6 +229,7 @@ class WindowIterableDataset(IterableDataset):
                 raise ValueError(f"rank must be an integer in [0, {world_size}), got {rank}")
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
+        self._owner = os.getpid()  # a DataLoader's worker is another process
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch to iterate next: its order is derived from ``random_state`` and the
@@ -255,20 +250,16 @@ class WindowIterableDataset(IterableDataset):
         return Shard(rank * workers + worker, world * workers)
 
     def __iter__(self):
-        seed = self.options.random_state
-        if seed is not None:
-            seed = int(np.random.SeedSequence([seed, self.epoch]).generate_state(1)[0])
-        options = self.options.replace(random_state=seed)
+        options = self.options.replace(
+            random_state=epoch_seed(self.options.random_state, self.epoch)
+        )
         layout = self.tab.get_layout()
         labelled = layout.labelled(self.data)
-        for batch in iter_batches(layout, self.data, options, self.shard()):
-            x = shaped(layout, batch.X, self.shape)
-            parts = (x,) if not labelled else (x, batch.y)
-            if labelled and layout.weight is not None:
-                parts += (self.tab.sample_weight(batch.coords),)
-            yield as_tensors(parts)
-
-
-WindowIterableDataset.__doc__ = WindowIterableDataset.__doc__.format(
-    batch_options=batch_options_doc(4)
-)
+        runtime = self.tab._runtime()
+        with computing_in(self._owner):
+            for batch in iter_batches(layout, self.data, options, self.shard(), runtime=runtime):
+                x = shaped(layout, batch.X, self.shape)
+                parts = (x,) if not labelled else (x, batch.y)
+                if labelled and layout.weight is not None:
+                    parts += (self.tab.sample_weight(batch.coords),)
+                yield as_tensors(parts)

@@ -1,19 +1,24 @@
-"""``partial_fit``: train scikit-learn estimators batch by batch on a window table."""
+"""``fit_batches``: train scikit-learn estimators batch by batch on a window table.
+
+(``partial_fit``, its former name, is deprecated: ``tab.partial_fit`` is the
+tabularizer's own, learning its layout from one more piece of data.)
+"""
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
-from ._checks import check_int
-from ._progress import progress_bar
+from ._core.batch_options import BatchOptions, with_batch_options
+from ._core.deprecation import warn_deprecated
+from ._core.params import Boolean, Integer, validate_params
+from ._core.seeds import drawn_seed, epoch_seed
+from ._table.progress import progress_bar
 from .tabularizer import fitted_with_target
 
-__all__ = ["partial_fit"]
+__all__ = ["fit_batches"]
 
 
 def _steps(estimator) -> list:
@@ -32,7 +37,9 @@ def _steps(estimator) -> list:
     return steps
 
 
-def partial_fit(
+@with_batch_options(4)
+@validate_params({"epochs": Integer(1), "progress": Boolean()})
+def fit_batches(
     estimator,
     tab,
     data: xr.Dataset | xr.DataArray,
@@ -82,16 +89,15 @@ def partial_fit(
     >>> tab = xt.WindowTabularizer(input_dims={{"lat": 3, "lon": 3, "time": 3}},
     ...                            input_overlap={{"lat": 2, "lon": 2, "time": 2}},
     ...                            target=xt.Target("tasmax", lead={{"time": 1}}))
-    >>> model = xt.partial_fit(make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
+    >>> model = xt.fit_batches(make_pipeline(StandardScaler(), SGDRegressor(random_state=0)),
     ...                        tab, ds, batch_size=512, epochs=2, random_state=0)
     >>> model.predict(tab.transform(ds)).shape
     (980,)
     """
-    epochs = check_int("epochs", epochs, 1)
     batch_kwargs = {k: v for k, v in kwargs.items() if k in BatchOptions.names()}
     fit_kwargs = {k: v for k, v in kwargs.items() if k not in batch_kwargs}
-    options = BatchOptions.from_kwargs("partial_fit", batch_kwargs, shuffle=True, prefetch=1)
-    tab = fitted_with_target(tab, data, "partial_fit")
+    options = BatchOptions.from_kwargs("fit_batches", batch_kwargs, shuffle=True, prefetch=1)
+    tab = fitted_with_target(tab, data, "fit_batches")
     steps = _steps(estimator)
     weighted = tab.layout_.weight is not None
     if weighted and not _takes_weights(steps[-1]):
@@ -99,15 +105,15 @@ def partial_fit(
             f"{type(steps[-1]).__name__}.partial_fit takes no sample_weight, but the "
             "tabularizer has a weight"
         )
-    seeds = np.random.SeedSequence(fixed_seed(options.random_state)).spawn(len(steps) + epochs)
+    seed = drawn_seed(options.random_state, bool(options.shuffle) or options.augment is not None)
     total = None if tab.get_layout().selects else tab.count_samples(data)
 
-    def passes(n_fitted, seed, desc):
-        """One pass: batches transformed by the first ``n_fitted`` (fitted) steps."""
+    def passes(n_fitted, k, desc):
+        """Pass ``k``: batches transformed by the first ``n_fitted`` (fitted) steps."""
         bar = progress_bar(progress, total, desc)
-        rng = np.random.default_rng(seed) if options.shuffle else None
         try:
-            batches = tab.iter_batches(data, **options.replace(random_state=rng).as_kwargs())
+            pass_options = options.replace(random_state=epoch_seed(seed, k))
+            batches = tab.iter_batches(data, **pass_options.as_kwargs())
             for k, batch in enumerate(batches, start=1):
                 X = batch.X
                 for fitted in steps[:n_fitted]:
@@ -124,11 +130,11 @@ def partial_fit(
         return {"sample_weight": w} if w is not None and _takes_weights(step) else {}
 
     for i, step in enumerate(steps[:-1]):
-        for X, y, w in passes(i, seeds[i], f"step {i + 1}/{len(steps)}"):
+        for X, y, w in passes(i, i, f"step {i + 1}/{len(steps)}"):
             step.partial_fit(X, y, **weights(step, w))
     last = len(steps) - 1
     for epoch in range(epochs):
-        for X, y, w in passes(last, seeds[last + epoch], f"epoch {epoch + 1}/{epochs}"):
+        for X, y, w in passes(last, last + epoch, f"epoch {epoch + 1}/{epochs}"):
             steps[-1].partial_fit(X, y, **weights(steps[-1], w), **fit_kwargs)
     return estimator
 
@@ -138,4 +144,7 @@ def _takes_weights(step) -> bool:
     return "sample_weight" in inspect.signature(step.partial_fit).parameters
 
 
-partial_fit.__doc__ = partial_fit.__doc__.format(batch_options=batch_options_doc(4))
+def partial_fit(estimator, tab, data: xr.Dataset | xr.DataArray, **kwargs: Any):
+    """Deprecated name of :func:`fit_batches` (removed in 0.3.0)."""
+    warn_deprecated("xt.partial_fit(estimator, tab, data)", "xt.fit_batches(estimator, tab, data)")
+    return fit_batches(estimator, tab, data, **kwargs)

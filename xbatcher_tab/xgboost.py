@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from ._batch_options import BatchOptions, batch_options_doc, fixed_seed
-from ._optional import require
+from ._core.batch_options import BatchOptions, with_batch_options
+from ._core.optional import require
+from ._core.seeds import drawn_seed
 from .tabularizer import fitted_with_target
 
 xgboost = require("xgboost", "xgboost", "xbatcher_tab.WindowDataIter")
@@ -21,6 +21,7 @@ xgboost = require("xgboost", "xgboost", "xbatcher_tab.WindowDataIter")
 __all__ = ["WindowDataIter"]
 
 
+@with_batch_options(4)
 class WindowDataIter(xgboost.DataIter):
     """An ``xgboost.DataIter`` that hands xgboost the window table batch by batch.
 
@@ -39,9 +40,11 @@ class WindowDataIter(xgboost.DataIter):
     {batch_options}
     **options
         The batch options above, keyword only (``batch_size`` defaults to 262144
-        and ``prefetch`` to 1 here). With ``shuffle`` or ``augment`` and no
-        ``random_state`` a seed is drawn once, so that every pass still gives the same
-        batches.
+        here: each batch is one of xgboost's pages, and fewer, larger pages build its
+        quantile sketches and external-memory cache faster; ``prefetch`` to 1, so the
+        next page is gathered while xgboost digests this one). With ``shuffle`` or
+        ``augment`` and no ``random_state`` a seed is drawn once, so that every pass
+        still gives the same batches.
 
     Examples
     --------
@@ -69,10 +72,9 @@ class WindowDataIter(xgboost.DataIter):
             Path(cache_prefix).parent.mkdir(parents=True, exist_ok=True)
         opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144, prefetch=1)
         tab = fitted_with_target(tab, data, "WindowDataIter")
-        if (opts.shuffle or opts.augment is not None) and opts.random_state is None:
-            opts = opts.replace(random_state=int(np.random.SeedSequence().generate_state(1)[0]))
-        else:  # every pass must repeat the same batches: fix one seed from a generator
-            opts = opts.replace(random_state=fixed_seed(opts.random_state))
+        # every pass must repeat the same batches: one seed, fixed here
+        needed = bool(opts.shuffle) or opts.augment is not None
+        opts = opts.replace(random_state=drawn_seed(opts.random_state, needed))
         self.tab = tab
         self.data = data
         self.options = opts
@@ -96,6 +98,3 @@ class WindowDataIter(xgboost.DataIter):
         if close is not None:  # stop a pass left unfinished (and its prefetch thread)
             close()
         self._batches = None
-
-
-WindowDataIter.__doc__ = WindowDataIter.__doc__.format(batch_options=batch_options_doc(4))

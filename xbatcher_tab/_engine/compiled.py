@@ -1,0 +1,77 @@
+"""The compiled engine's gather of one table's rows: per variable, one pass of the numba
+kernel that writes each window straight into its row (in any order) and centers it
+there, then the extra columns. Equal to the numpy engine's rows; used by
+:class:`~xbatcher_tab._engine.copy.RowCopier` for every gather but plain whole blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .choice import compiled_kernels
+
+__all__ = ["CompiledGather"]
+
+
+class CompiledGather:
+    """The compiled kernel and each feature array's window geometry for it."""
+
+    def __init__(self, kernels: ModuleType, features: Sequence[Any]) -> None:
+        self.kernels = kernels
+        self.features = list(features)
+        self.geometry = [
+            kernels.window_geometry(f.arr, f.axes, f.sizes, f.steps) for f in self.features
+        ]
+        self.modes = {None: kernels.NO_CENTER, "anchor": kernels.ANCHOR, "given": kernels.GIVEN}
+
+    @classmethod
+    def of(cls, engine: str, features: Sequence[Any], dtype: np.dtype) -> CompiledGather | None:
+        """The compiled gather when ``engine`` resolves to numba and the kernel can
+        copy these rows (its dtypes, C-contiguous feature arrays); else None (numpy:
+        float16, or an array numba cannot read)."""
+        kernels = compiled_kernels(engine)
+        if kernels is None or dtype not in kernels.DTYPES:
+            return None
+        if not all(f.arr.dtype == dtype and f.arr.flags.c_contiguous for f in features):
+            return None
+        return cls(kernels, features)
+
+    def gather(
+        self,
+        ids: np.ndarray,
+        pos: Mapping[Hashable, np.ndarray],
+        out: np.ndarray,
+        rows: np.ndarray,
+        finisher: Any,
+        extra: dict,
+    ) -> None:
+        """The rows of ``ids`` (at positions ``pos``) into ``out[rows]``, centered as
+        the ``finisher`` says, then its ``extra`` columns."""
+        rows = rows.astype(np.int64, copy=False)
+        # rows written out of order (shuffled ids, or their places in a batch): the
+        # kernel reads in memory order and fetches rows ahead
+        shuffled = bool((np.diff(ids) < 0).any() or (np.diff(rows) < 0).any())
+        for f, geometry in zip(self.features, self.geometry, strict=True):
+            strides = geometry[1]
+            bases = np.zeros(rows.size, dtype=np.int64)
+            for k, d in enumerate(f.dims):
+                bases += pos[d].astype(np.int64, copy=False) * strides[k]
+            how, refs, ref_col = finisher.centering(f, extra)
+            self.kernels.gather_windows(
+                geometry,
+                bases,
+                out,
+                rows,
+                f.columns.start,
+                self.modes[how],
+                f.plan.anchor_cell,
+                refs,
+                ref_col,
+                shuffled,
+            )
+            extra.pop(ref_col, None)  # written by the kernel
+        finisher.write_extra(out, extra, rows)

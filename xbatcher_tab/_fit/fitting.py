@@ -1,0 +1,63 @@
+"""What ``fit`` learns from the data's values, besides the layout, piece by piece.
+
+The layout fixes variables, dims and window from metadata; the values give the scaling
+statistics (``scale=True``: each variable's moments, merged exactly) and the outlier
+bounds (:mod:`~xbatcher_tab._fit.outliers`). :func:`learn_values` adds one piece to what
+earlier pieces gave and returns the layout with what they learnt, and the fitted
+attributes that carry it to the next ``partial_fit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+
+import xarray as xr
+
+from .layout import Layout
+from .moments import merge, moments, scaling
+from .outliers import check_outliers, learn_outliers
+
+__all__ = ["learn_values", "same_layout"]
+
+
+def learn_values(
+    ds: xr.Dataset, layout: Layout, scale: bool, outliers: object, before: Mapping
+) -> tuple[Layout, dict]:
+    """The layout with the scaling and outlier bounds of the pieces so far, and the
+    fitted attributes that hold them (``moments_``, ``outlier_stats_``, ``outliers_``).
+    ``before``: those attributes after the earlier pieces (empty for the first)."""
+    fitted: dict = {}
+    if scale:
+        piece = moments(ds, layout.variables)
+        if "moments_" in before:
+            piece = {v: merge(before["moments_"][v], piece[v]) for v in layout.variables}
+        fitted["moments_"] = piece
+        layout = dataclasses.replace(layout, scaling=scaling(piece))
+    rules = check_outliers(outliers, layout.variables, layout.target)
+    if rules:  # bounds from the pieces so far; outliers_ counts what they flag
+        stats, bounds, summary = learn_outliers(
+            ds, rules, before.get("outlier_stats_"), before.get("outliers_")
+        )
+        fitted.update(outlier_stats_=stats, outliers_=summary)
+        layout = dataclasses.replace(layout, outliers=bounds)
+    if not before and layout.target in layout.variables and not layout.window.leads:
+        warnings.warn(
+            f"the target variable {layout.target!r} is also a feature and the target has "
+            "no lead: each label is one of its own sample's features. Give "
+            "Target(..., lead={'time': 1}) to predict ahead.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return layout, fitted
+
+
+def same_layout(piece: Layout, first: Layout) -> None:
+    """Raise unless a ``partial_fit`` piece has the first piece's layout."""
+    shape = (piece.variables, piece.var_dims, piece.dims, piece.window, piece.target)
+    if shape != (first.variables, first.var_dims, first.dims, first.window, first.target):
+        raise ValueError(
+            "partial_fit got a piece whose variables, dims or window differ from the "
+            "first piece's; every piece must have the same layout (use fit to start over)"
+        )

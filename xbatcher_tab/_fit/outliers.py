@@ -1,0 +1,266 @@
+"""Outliers: cells beyond a variable's bounds, learnt from the data or given.
+
+A rule per variable (``outliers={"tasmax": ("zscore", 5)}``, ``"*"`` for every feature
+variable) gives bounds ``(lo, hi)``:
+
+* ``("range", lo, hi)``: fixed physical bounds;
+* ``("zscore", k)``: mean ± k standard deviations of the fitted data's cells, from
+  moments merged exactly over ``partial_fit`` pieces (:mod:`~xbatcher_tab._fit.moments`);
+* ``("quantile", q_lo, q_hi)``: the fitted data's quantiles, exact for one piece; over
+  several pieces (or dask chunks), from a :class:`Sketch` of each: the ``q``-quantile
+  of the union is found within a rank error of :data:`RANK_ERROR` (``1e-4``) of the
+  cells.
+
+A cell outside its bounds (NaN is never an outlier) is then, by ``outlier_action``,
+made NaN, clipped to the bound, or its samples dropped (every sample whose window or
+label holds it). The rule applies to the grid's cells once, where each variable is laid
+out, so every path (tables, batches, dask blocks, predictions, loaders) sees the same.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .._core.checks import check_choice, describe
+from .._core.data import is_lazy
+from .moments import merge, moments
+
+__all__ = [
+    "ACTIONS",
+    "RANK_ERROR",
+    "OutlierStats",
+    "apply_bounds",
+    "check_outliers",
+    "flagged",
+    "flagged_counts",
+    "learn_outliers",
+]
+
+ACTIONS = ("nan", "clip", "drop")
+SKETCH_POINTS = 10_001  # quantiles kept per piece: a rank error of 1 / 10,000 at most
+RANK_ERROR = 1.0 / (SKETCH_POINTS - 1)
+
+
+def check_outliers(
+    value: object, features: Sequence[Hashable], target: Hashable | None = None
+) -> dict[Hashable, tuple]:
+    """``outliers``: ``{variable or "*": rule}`` -> ``{variable: rule}``, the rules
+    checked; ``"*"`` is every feature variable (a rule of the target's own covers its
+    labels).
+
+    Examples
+    --------
+    >>> check_outliers({"*": ("zscore", 4), "b": ("range", 0, 1)}, ["a", "b"])
+    {'a': ('zscore', 4.0), 'b': ('range', 0.0, 1.0)}
+    >>> check_outliers({"a": ("zscore", -1)}, ["a"])
+    Traceback (most recent call last):
+    ...
+    ValueError: outliers['a'] ('zscore', k) needs k > 0, got ('zscore', -1)
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            "outliers must be a dict of variable (or '*') to a rule such as ('zscore', 5), "
+            f"('range', lo, hi) or ('quantile', 0.001, 0.999), got {describe(value)}"
+        )
+    known = list(dict.fromkeys([*features, *([target] if target is not None else [])]))
+    unknown = [v for v in value if v != "*" and v not in known]
+    if unknown:
+        raise ValueError(
+            f"outliers names {unknown}, which are not feature or target variables; they are "
+            f"{known} (or '*' for every feature variable)"
+        )
+    rules = {}
+    for v in known:
+        if v in value:
+            rules[v] = _check_rule(f"outliers[{v!r}]", value[v])
+        elif "*" in value and v in features:
+            rules[v] = _check_rule("outliers['*']", value["*"])
+    return rules
+
+
+def _check_rule(name: str, rule: object) -> tuple:
+    if not isinstance(rule, tuple | list) or not rule or not isinstance(rule[0], str):
+        raise TypeError(
+            f"{name} must be a rule such as ('zscore', 5), ('range', lo, hi) or "
+            f"('quantile', 0.001, 0.999), got {describe(rule)}"
+        )
+    kind = check_choice(f"{name}[0]", rule[0], ("range", "zscore", "quantile"))
+    numbers_ = rule[1:]
+    wanted = 1 if kind == "zscore" else 2
+    if len(numbers_) != wanted or not all(
+        isinstance(x, numbers.Real) and not isinstance(x, bool) for x in numbers_
+    ):
+        shape = {"zscore": "('zscore', k)", "range": "('range', lo, hi)"}.get(
+            kind, "('quantile', q_lo, q_hi)"
+        )
+        raise ValueError(f"{name} must be {shape} with numbers, got {tuple(rule)!r}")
+    values = tuple(float(x) for x in numbers_)
+    if kind == "zscore" and not values[0] > 0:
+        raise ValueError(f"{name} ('zscore', k) needs k > 0, got {tuple(rule)!r}")
+    if kind == "range" and not values[0] < values[1]:
+        raise ValueError(f"{name} ('range', lo, hi) needs lo < hi, got {tuple(rule)!r}")
+    if kind == "quantile" and not 0 <= values[0] < values[1] <= 1:
+        raise ValueError(
+            f"{name} ('quantile', q_lo, q_hi) needs 0 <= q_lo < q_hi <= 1, got {tuple(rule)!r}"
+        )
+    return (kind, *values)
+
+
+def quantiles(pieces: Sequence[tuple[int, np.ndarray]], levels: Sequence[float]) -> np.ndarray:
+    """The ``levels`` quantiles of the union of pieces given as ``(count, values)``:
+    exact for one piece given whole (all its cells); from several pieces or sketches,
+    within :data:`RANK_ERROR` (a fraction of the cells) of the true rank. Each
+    piece's cumulative distribution is interpolated between its sketch points and the
+    mixture, weighted by the pieces' counts, is inverted."""
+    pieces = [(n, np.asarray(v, dtype=np.float64)) for n, v in pieces if n and len(v)]
+    if not pieces:
+        return np.full(len(levels), np.nan)
+    if len(pieces) == 1 and pieces[0][0] == len(pieces[0][1]):  # the cells themselves
+        return np.quantile(pieces[0][1], levels, method="inverted_cdf")
+    support = np.unique(np.concatenate([v for _, v in pieces]))
+    total = sum(n for n, _ in pieces)
+    cdf = np.zeros(support.size)
+    for n, v in pieces:
+        ranks = np.linspace(0.0, 1.0, len(v)) if len(v) > 1 else np.ones(1)
+        cdf += n / total * np.interp(support, v, ranks, left=0.0, right=1.0)
+    return np.interp(levels, cdf, support)
+
+
+@dataclass
+class OutlierStats:
+    """What ``fit`` and ``partial_fit`` accumulate to learn the bounds, per variable:
+    moments (z-scores); quantile sketches of each piece and, while there is a single
+    numpy-backed piece, its exact quantiles (quantiles)."""
+
+    moments: dict
+    sketches: dict
+    exact: dict
+
+    @classmethod
+    def of(cls, ds: xr.Dataset, rules: Mapping) -> OutlierStats:
+        zs = [v for v, r in rules.items() if r[0] == "zscore"]
+        sketches, exact = {}, {}
+        for v, rule in rules.items():
+            if rule[0] != "quantile":
+                continue
+            if is_lazy([ds[v].variable]):
+                import dask
+
+                blocks = ds[v].data.to_delayed().ravel()
+                sketches[v] = list(dask.compute(*[dask.delayed(_sketch)(b) for b in blocks]))
+            else:
+                cells = np.asarray(ds[v].values, dtype=np.float64).ravel()
+                cells = cells[~np.isnan(cells)]
+                sketches[v] = [_sketch(cells)]
+                exact[v] = tuple(np.quantile(cells, rule[1:], method="inverted_cdf").tolist())
+        return cls(moments(ds, zs) if zs else {}, sketches, exact)
+
+    def merged(self, other: OutlierStats) -> OutlierStats:
+        """The statistics of two sets of pieces together (the exact quantiles go: they
+        were of one piece)."""
+        merged_moments = dict(other.moments)
+        for v, m in other.moments.items():
+            if v in self.moments:
+                merged_moments[v] = merge(self.moments[v], m)
+        sketches = {v: self.sketches.get(v, []) + s for v, s in other.sketches.items()}
+        return OutlierStats(merged_moments, sketches, {})
+
+    def bounds(self, rules: Mapping) -> dict[Hashable, tuple[float, float]]:
+        """Each variable's ``(lo, hi)``."""
+        out = {}
+        for v, rule in rules.items():
+            if rule[0] == "range":
+                out[v] = (rule[1], rule[2])
+            elif rule[0] == "zscore":
+                n, mean, m2 = self.moments[v]
+                std = float(np.sqrt(m2 / n)) if n else 0.0
+                out[v] = (mean - rule[1] * std, mean + rule[1] * std)
+            elif v in self.exact:
+                out[v] = self.exact[v]
+            else:
+                lo, hi = quantiles(self.sketches[v], [rule[1], rule[2]])
+                out[v] = (float(lo), float(hi))
+        return out
+
+
+def _sketch(block: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(count, values)`` of a block's non-NaN cells: the cells, sorted, or their
+    quantiles at ``SKETCH_POINTS`` levels when there are more."""
+    cells = np.asarray(block, dtype=np.float64).ravel()
+    cells = np.sort(cells[~np.isnan(cells)])
+    if cells.size > SKETCH_POINTS:
+        return cells.size, np.quantile(cells, np.linspace(0, 1, SKETCH_POINTS))
+    return cells.size, cells
+
+
+def flagged(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """Whether each cell lies outside ``bounds`` (NaN is never flagged)."""
+    lo, hi = bounds
+    with np.errstate(invalid="ignore"):
+        return (values < lo) | (values > hi)
+
+
+def apply_bounds(values: np.ndarray, bounds: tuple[float, float], action: str) -> np.ndarray:
+    """``values`` with the outliers made NaN (``"nan"``) or clipped to the bounds
+    (``"clip"``); unchanged for ``"drop"`` (samples are dropped instead)."""
+    if action == "drop":
+        return values
+    values = np.asarray(values)
+    if action == "clip":
+        return np.clip(values, *bounds) if values.dtype.kind == "f" else values
+    out = np.array(values, dtype=np.result_type(values.dtype, np.float32))
+    out[flagged(out, bounds)] = np.nan
+    return out
+
+
+def flagged_counts(ds: xr.Dataset, bounds: Mapping) -> dict[Hashable, tuple[int, int]]:
+    """Per variable, ``(flagged cells, non-NaN cells)`` of ``ds`` against ``bounds``
+    (computed, chunk by chunk for dask-backed data)."""
+    parts = {}
+    for v, (lo, hi) in bounds.items():
+        var = ds[v]
+        parts[v] = (((var < lo) | (var > hi)).sum(), var.count())
+    if is_lazy(ds[list(bounds)].variables.values()):
+        import dask
+
+        (parts,) = dask.compute(parts)
+    return {v: (int(a), int(b)) for v, (a, b) in parts.items()}
+
+
+def learn_outliers(
+    ds: xr.Dataset, rules: Mapping, previous: OutlierStats | None, counted: Mapping | None
+) -> tuple[OutlierStats, dict, dict]:
+    """The statistics, bounds and summary (``outliers_``) after one more piece ``ds``
+    (``previous``, ``counted``: those of the pieces before, or None for the first).
+
+    The summary counts, per variable, the cells each piece flagged against the bounds
+    as they stood after it: exact for one ``fit``; over ``partial_fit`` pieces exact for
+    ``"range"`` rules and an approximation for the rules learnt from the data.
+    """
+    stats = OutlierStats.of(ds, rules)
+    if previous is not None:
+        stats = previous.merged(stats)
+    bounds = stats.bounds(rules)
+    counts = flagged_counts(ds, bounds)
+    summary = {}
+    for v, (lo, hi) in bounds.items():
+        flagged_cells, cells = counts[v]
+        if counted and v in counted:
+            flagged_cells += counted[v]["flagged"]
+            cells += counted[v]["cells"]
+        summary[v] = {
+            "rule": rules[v],
+            "lo": lo,
+            "hi": hi,
+            "flagged": flagged_cells,
+            "cells": cells,
+            "fraction": flagged_cells / cells if cells else 0.0,
+        }
+    return stats, bounds, summary

@@ -1,0 +1,2 @@
+"""The xbatcher-compatible ``BatchGenerator``'s plans and batch assembly. Imports
+``_core`` and ``_engine``."""
