@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -85,22 +86,26 @@ print(len(X), get_option("engine"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("flags", [[], ["-OO"]], ids=["core only", "python -OO"])
-def test_star_import_needs_only_the_core(flags):
+@pytest.mark.parametrize(
+    ("flags", "engine"), [([], ""), (["-OO"], "numpy")], ids=["core only", "python -OO"]
+)
+def test_star_import_needs_only_the_core(flags, engine):
     """``from xbatcher_tab import *`` and a table with xgboost, torch, keras and numba
-    all missing; and under ``python -OO``, whose docstrings are None."""
+    all missing; and under ``python -OO``, whose docstrings are None, in a new process
+    whose engine comes from the environment variable."""
+    env = {**os.environ, "XBATCHER_TAB_ENGINE": engine}
     proc = subprocess.run(
-        [sys.executable, *flags, "-c", BARE], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, *flags, "-c", BARE], capture_output=True, text=True, cwd=ROOT, env=env
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["40", "auto"]
+    assert proc.stdout.split() == ["40", engine or "auto"]
 
 
 # -- parameter rules as data ---------------------------------------------------------
 
 
 def test_every_parameter_of_the_tabularizer_has_a_rule():
-    rules = xt.WindowTabularizer._parameter_constraints
+    rules = xt.WindowTabularizer._parameter_rules
     params = list(inspect.signature(xt.WindowTabularizer.__init__).parameters)[1:]
     assert list(rules) == params
     assert all(isinstance(r, Rule) for r in rules.values())
@@ -254,3 +259,73 @@ def test_data_is_prepared_once_at_each_public_entry(fitted, monkeypatch):
         assert len(calls) == 1
     expected = xt.predict(model, tab, ds)
     xr.testing.assert_equal(xt.predict(model, tab, reversed_lat), expected)
+
+
+def test_the_older_window_model_order_still_tunes():
+    """``WindowModel(tab, estimator)`` (warned) searches the same grid as the model-first
+    form: ``tab__...`` reaches the tabularizer, ``estimator__...`` the estimator."""
+    from sklearn.model_selection import GridSearchCV
+
+    ds = xt.datasets.tasmax(time=30, lat=6, lon=7)
+    label = xt.Target("tasmax", lead={"time": 1})
+    grid = {"tab__input_dims": [{"time": 2}, {"time": 3}], "estimator__alpha": [0.1, 1e4]}
+    results = []
+    for order in ("new", "old"):
+        tab = xt.WindowTabularizer({"time": 2}, target=label)
+        model = xt.WindowModel(Ridge(), tab) if order == "new" else xt.WindowModel(tab, Ridge())
+        cv = xt.WindowBlockSplit(xt.WindowTabularizer({"time": 3}, target=label), n_splits=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            search = GridSearchCV(model, grid, cv=cv).fit(xt.WindowData(ds))
+        results.append((search.best_params_, round(search.best_score_, 10)))
+    assert results[0] == results[1]
+    assert results[0][0]["estimator__alpha"] == 0.1  # the grid's best is known
+    with pytest.raises(ValueError, match="tabularizer__... parameters need the deprecated"):
+        xt.WindowModel(Ridge(), tab).set_params(tabularizer__input_dims={"time": 2})
+
+
+def test_deprecation_warnings_point_at_the_callers_line(fitted):
+    ds, tab, model = fitted
+    calls = [
+        lambda: xt.datasets.tasmax(time=3, lat=3, lon=4, seed=5),
+        lambda: xt.predict(model, tab, ds, 7),
+        lambda: xt.partial_fit(SGDRegressor(), tab, ds, batch_size=64),
+        lambda: xt.WindowModel(tab, Ridge()).fit(ds),
+        lambda: xt.WindowTabularizer({"time": 2}, {"time": 1}),
+    ]
+    for call in calls:
+        with pytest.warns(FutureWarning, match="deprecated since xbatcher-tab") as record:
+            call()
+        assert record[0].filename == __file__
+
+
+def test_seed_and_random_state_together_are_refused():
+    with pytest.raises(TypeError, match=r"random_state \(or the deprecated seed\), not both"):
+        xt.datasets.tasmax(time=3, lat=3, lon=4, seed=1, random_state=2)
+    with pytest.warns(FutureWarning):
+        fresh = xt.datasets.tasmax(time=3, lat=3, lon=4, seed=None)  # new values, as before
+    assert fresh.sizes["time"] == 3
+
+
+def test_messages_name_the_function_the_value_and_the_way(fitted):
+    ds, tab, model = fitted
+    with pytest.raises(TypeError, match=r"engine must be .*, got 3 \(int\)"):
+        xt.set_options(engine=3)
+    with pytest.raises(TypeError, match=r"copy_budget\['chunk_bytes'\] must be a number"):
+        xt.set_options(copy_budget={"chunk_bytes": "1"})
+    with pytest.raises(TypeError, match=r"copy_budget must be None or a dict .*got 5 \(int\)"):
+        xt.set_options(copy_budget=5)
+    with pytest.raises(TypeError, match="predict: got an unexpected keyword argument 'bogus'"):
+        xt.predict(model, tab, ds, bogus=1)
+    with pytest.raises(TypeError, match="fit_batches: too many .* keyword-only: epochs=..."):
+        xt.fit_batches(SGDRegressor(), tab, ds, 1000)
+    with pytest.raises(TypeError, match=r"xt.fit_batches takes \(model, tab, data\), the model"):
+        xt.fit_batches(tab, SGDRegressor(), ds)
+
+
+def test_a_numpy_string_is_a_string():
+    ds = xt.datasets.tasmax(time=8, lat=4, lon=5, nan_fraction=0.2)
+    label = xt.Target("tasmax", lead={"time": 1})
+    plain = xt.WindowTabularizer({"time": 2}, target=label, dropna="target").tabularize(ds)
+    numpy = xt.WindowTabularizer({"time": 2}, target=label, dropna=np.str_("target"))
+    np.testing.assert_array_equal(numpy.tabularize(ds).X, plain.X)

@@ -70,7 +70,7 @@ def test_cmip6_bounds_are_not_features_and_tables_agree(cmip6):
     Xd, yd, cd = tab.to_dask(lazy)
     np.testing.assert_array_equal(Xd.compute(), X)
     pd.testing.assert_frame_equal(cd, coords)
-    folds = list(WindowBlockSplit(tab, 3, coord=ds.time).split(X, y, coords))
+    folds = list(WindowBlockSplit(tab, n_splits=3, coord=ds.time).split(X, y, coords))
     assert len(folds) == 3 and sorted(np.concatenate([te for _, te in folds])) == list(
         range(len(X))
     )
@@ -96,8 +96,8 @@ def test_cmip6_predict_forecasts_in_the_calendar_and_keeps_cf(cmip6, tmp_path):
     back = xr.open_zarr(tmp_path / "pred.zarr")
     assert back.time.dt.calendar == "noleap"
     truth = plain.tasmax
-    assert float(xt.metrics.rmse(pred, truth, "coslat")) == pytest.approx(
-        float(xt.metrics.rmse(truth, pred, "coslat"))
+    assert float(xt.metrics.rmse(pred, truth, weight="coslat")) == pytest.approx(
+        float(xt.metrics.rmse(truth, pred, weight="coslat"))
     )
 
 
@@ -105,7 +105,7 @@ def test_cmip6_model_selection_and_export(cmip6, tmp_path, capsys):
     ds, plain, path = cmip6
     tab = xt.WindowTabularizer(**WINDOW)
     model = xt.WindowModel(Ridge(solver="lsqr"), tab)
-    cv = WindowBlockSplit(tab, 3)
+    cv = WindowBlockSplit(tab, n_splits=3)
     rmse = window_scorer("neg_root_mean_squared_error")
     scores = cross_val_score(model, WindowData(ds), cv=cv, scoring=rmse)
     assert scores.shape == (3,) and np.all(np.isfinite(scores)) and np.all(scores < 0)
@@ -295,7 +295,7 @@ def test_grid_search_over_windows_with_a_scorer_name():
     search = GridSearchCV(
         model,
         {"estimator__alpha": [1e12, 0.1]},
-        cv=WindowBlockSplit(xt.WindowTabularizer(**WINDOW), 3),
+        cv=WindowBlockSplit(xt.WindowTabularizer(**WINDOW), n_splits=3),
         scoring=window_scorer({"rmse": "neg_root_mean_squared_error", "r2": "r2"}),
         refit="rmse",
     ).fit(WindowData(ds))

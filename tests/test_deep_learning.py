@@ -268,3 +268,51 @@ def test_a_keras_model_trains_on_the_pydataset_and_maps_back():
     np.testing.assert_allclose(
         pred.sel(time=ds.time).values, tab.to_grid(expected, coords, like=ds).values, rtol=1e-5
     )
+
+
+FORKED_WORKERS = """
+import dask, dask.array as dsa, numpy as np, xarray as xr
+import xbatcher_tab as xt
+from torch.utils.data import DataLoader, Dataset
+from xbatcher_tab.torch import WindowDataset
+
+dsa.ones(10, chunks=2).sum().compute(scheduler="threads")  # the parent's thread pool
+ds = xt.datasets.tasmax(time=8, lat=6, lon=7).chunk({"time": 2})
+
+
+class Batches(Dataset):  # xbatcher's way: a BatchGenerator inside a torch Dataset
+    def __init__(self):
+        self.gen = xt.BatchGenerator(ds, input_dims={"time": 2, "lat": 3, "lon": 3})
+    def __len__(self):
+        return len(self.gen)
+    def __getitem__(self, i):
+        return self.gen[i].tasmax.values
+
+
+got = list(DataLoader(Batches(), batch_size=None, num_workers=2, multiprocessing_context="fork"))
+assert len(got) == len(Batches().gen)
+weight = xr.DataArray(np.ones((6, 7)), dims=("lat", "lon"), coords={"lat": ds.lat, "lon": ds.lon})
+tab = xt.WindowTabularizer({"time": 2}, target=xt.Target("tasmax", lead={"time": 1}),
+                           weight=weight.chunk({"lat": 3}))
+loader = DataLoader(WindowDataset(tab, ds), batch_size=16, num_workers=2,
+                    multiprocessing_context="fork")
+assert sum(len(b[0]) for b in loader) == tab.count_samples(ds)
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_forked_workers_compute_dask_without_the_parents_threads(tmp_path):
+    """A loader's forked workers compute dask-backed data (a BatchGenerator's batches,
+    a dask-backed weight) on the synchronous scheduler: the parent's thread pool does
+    not survive the fork, and waiting on it would hang. Run in a process of its own
+    with a time limit, so a regression fails instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forked.py"
+    script.write_text(FORKED_WORKERS)
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -319,7 +319,9 @@ def unread_environment(monkeypatch):
     monkeypatch.setitem(options._OPTIONS, "engine", options._UNSET)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("numpy", "numpy"), ("", "auto"), (" ", "auto")])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("numpy", "numpy"), ("NumPy ", "numpy"), ("", "auto"), (" ", "auto")]
+)
 def test_environment_variable_sets_the_default_engine(
     monkeypatch, unread_environment, value, expected
 ):

@@ -79,21 +79,21 @@ def test_integer_positions_and_errors():
     tab = xt.WindowTabularizer(input_dims={"time": 2}, target=xt.Target("tasmax", lead={"time": 1}))
     X, y, coords = tab.tabularize(ds)
     positions = ds.get_index("time").get_indexer(coords["time"])
-    by_label = list(WindowBlockSplit(tab, 3, coord=ds["time"]).split(X, y, coords))
-    by_position = list(WindowBlockSplit(tab, 3).split(X, y, positions))
+    by_label = list(WindowBlockSplit(tab, n_splits=3, coord=ds["time"]).split(X, y, coords))
+    by_position = list(WindowBlockSplit(tab, n_splits=3).split(X, y, positions))
     for (a, b), (c, d) in zip(by_label, by_position, strict=True):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
     with pytest.raises(ValueError, match="needs the samples' positions"):
-        next(WindowBlockSplit(tab, 3).split(X, y))
+        next(WindowBlockSplit(tab, n_splits=3).split(X, y))
     with pytest.raises(ValueError, match="which has a coordinate: pass coord"):
-        next(WindowBlockSplit(tab, 3).split(X, y, coords))
+        next(WindowBlockSplit(tab, n_splits=3).split(X, y, coords))
     with pytest.raises(ValueError, match="not integer positions: pass coord"):
-        next(WindowBlockSplit(tab, 3).split(X, y, coords["time"].to_numpy()))
+        next(WindowBlockSplit(tab, n_splits=3).split(X, y, coords["time"].to_numpy()))
     with pytest.raises(ValueError, match="n_splits must be an integer >= 2, got 1"):
-        WindowBlockSplit(tab, 1)
+        WindowBlockSplit(tab, n_splits=1)
     with pytest.raises(ValueError, match="n_splits=40 is more than the 5 distinct"):
-        next(WindowBlockSplit(tab, 40, coord=ds["time"]).split(X, y, coords))
+        next(WindowBlockSplit(tab, n_splits=40, coord=ds["time"]).split(X, y, coords))
 
 
 @pytest.mark.parametrize("fitted", [True, False])
@@ -109,9 +109,9 @@ def test_unfitted_tabularizers_split_with_the_window_fit_would_learn(fitted):
         return made.fit(ds) if fitted else made
 
     with pytest.raises(ValueError, match="cannot split along 'time': it is periodic"):
-        list(WindowBlockSplit(tab("periodic"), 4).split(data))
-    folds = list(WindowBlockSplit(tab("pad"), 4).split(data))
-    fitted_folds = list(WindowBlockSplit(tab("pad").fit(ds), 4).split(data))
+        list(WindowBlockSplit(tab("periodic"), n_splits=4).split(data))
+    folds = list(WindowBlockSplit(tab("pad"), n_splits=4).split(data))
+    fitted_folds = list(WindowBlockSplit(tab("pad").fit(ds), n_splits=4).split(data))
     assert len(folds) == 4
     for (a, b), (c, d) in zip(folds, fitted_folds, strict=True):
         np.testing.assert_array_equal(a, c)
@@ -126,8 +126,8 @@ def test_integer_labels_are_not_taken_for_positions():
     tab = xt.WindowTabularizer(input_dims={"time": 3}, target=xt.Target("tasmax", lead={"time": 1}))
     X, y, coords = tab.tabularize(ds)
     with pytest.raises(ValueError, match="labels are not positions, even integer ones"):
-        next(WindowBlockSplit(tab, 4).split(X, y, coords))
+        next(WindowBlockSplit(tab, n_splits=4).split(X, y, coords))
     steps = ds.get_index("time").get_indexer(coords["time"])
-    for train, test in WindowBlockSplit(tab, 4, coord=ds["time"]).split(X, y, coords):
+    for train, test in WindowBlockSplit(tab, n_splits=4, coord=ds["time"]).split(X, y, coords):
         used = {s for a in steps[test] for s in range(a - 3, a + 1)}  # window and label
         assert not any(set(range(a - 3, a + 1)) & used for a in steps[train])

@@ -173,9 +173,9 @@ def test_rmse_and_mae_equal_brute_force_weighted_means():
     expected = np.sqrt(np.sum(cos[ok] * err[ok] ** 2) / np.sum(cos[ok]))
     assert float(xt.metrics.rmse(pred, truth, weight="coslat")) == pytest.approx(expected)
     expected = np.sum(cos[ok] * np.abs(err[ok])) / np.sum(cos[ok])
-    assert float(xt.metrics.mae(pred, truth, "coslat")) == pytest.approx(expected)
+    assert float(xt.metrics.mae(pred, truth, weight="coslat")) == pytest.approx(expected)
     assert float(xt.metrics.rmse(pred, truth)) == pytest.approx(np.sqrt(np.mean(err[ok] ** 2)))
-    per_time = xt.metrics.rmse(pred, truth, "coslat", dim=("lat", "lon"))
+    per_time = xt.metrics.rmse(pred, truth, weight="coslat", dim=("lat", "lon"))
     for t in range(4):
         e, c, k = err[t], cos[t], ok[t]
         assert float(per_time[t]) == pytest.approx(np.sqrt(np.sum(c[k] * e[k] ** 2) / np.sum(c[k])))
@@ -184,6 +184,6 @@ def test_rmse_and_mae_equal_brute_force_weighted_means():
         np.sqrt(np.nanmean(err[:, 1:4] ** 2))
     )
     with pytest.raises(ValueError, match="weight must be None, 'coslat' or a DataArray"):
-        xt.metrics.mae(pred, truth, "area")
+        xt.metrics.mae(pred, truth, weight="area")
     with pytest.raises(TypeError, match="predicted must be a DataArray"):
         xt.metrics.rmse(pred.values, truth)

@@ -9,7 +9,7 @@ Examples
 3
 """
 
-from . import augment, datasets, metrics, model_selection, weights
+from . import augment, batching, dask, datasets, metrics, model_selection, weights
 from ._core.window import Target
 from ._engine.options import get_option, set_options
 from ._table.table import Tabular
@@ -55,6 +55,8 @@ __all__ = [
     "WindowTabularizer",
     "__version__",
     "augment",
+    "batching",
+    "dask",
     "datasets",
     "fit_batches",
     "get_option",

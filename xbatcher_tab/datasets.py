@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
-from ._core.checks import check_int
+from ._core.checks import check_random_state
 from ._core.deprecation import renamed
 from ._core.params import Boolean, Integer, validate_params
 
@@ -60,8 +60,9 @@ def tasmax(
         Sizes. Time is daily from 1850-01-01T12:00; lat spans -90..90 evenly; lon
         spans 0..360 (exclusive) evenly, so the defaults match the notebook's grid
         (1.25° by 1.875°).
-    random_state : int
-        Random seed; the same arguments give the same values. (``seed``, its former
+    random_state : int, numpy Generator or None
+        Random seed; the same arguments give the same values (None: new values each
+        call). (``seed``, its former
         name, works until 0.3.0 with a FutureWarning.)
     drift : int
         Cells per day the anomalies move eastward.
@@ -94,11 +95,13 @@ def tasmax(
     ('float32', True)
     """
     if "seed" in deprecated:
-        renamed("seed", "random_state", "tasmax", deprecated)
+        if random_state != 0:
+            raise TypeError("tasmax takes random_state (or the deprecated seed), not both")
+        renamed("seed", "random_state", "tasmax", deprecated, stacklevel=5)
         random_state = deprecated.pop("random_state")
     if deprecated:
         raise TypeError(f"tasmax got an unexpected keyword argument {next(iter(deprecated))!r}")
-    random_state = check_int("random_state", random_state, 0, "an integer >= 0")
+    random_state = check_random_state("random_state", random_state)
     if not 0.0 <= nan_fraction < 1.0:
         raise ValueError(f"nan_fraction must be in [0, 1), got {nan_fraction!r}")
     rng = np.random.default_rng(random_state)

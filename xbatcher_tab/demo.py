@@ -55,7 +55,7 @@ def run_demo(
     from .xgboost import WindowDataIter
 
     if "quiet" in deprecated:
-        warn_deprecated("run_demo(quiet=...)", "run_demo(progress=not quiet)")
+        warn_deprecated("run_demo(quiet=...)", "run_demo(progress=not quiet)", stacklevel=4)
         progress = not deprecated.pop("quiet")
     if deprecated:
         raise TypeError(f"run_demo got an unexpected keyword argument {next(iter(deprecated))!r}")

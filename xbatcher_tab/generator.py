@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._core.checks import check_int
-from ._core.data import is_lazy
+from ._core.checks import check_bool, check_int
+from ._core.data import computing_in, is_lazy
 from ._core.window import check_dims_mapping, make_window_spec
 from ._engine.kernels import window_view
 from ._xbatcher.assemble import Entry, assemble
@@ -110,8 +111,8 @@ class BatchGenerator:
         self.input_dims = dict(input_dims)
         self.input_overlap = dict(input_overlap or {})
         self.batch_dims = dict(batch_dims or {})
-        self.concat_input_dims = bool(concat_input_dims)
-        self.preload_batch = bool(preload_batch)
+        self.concat_input_dims = check_bool("concat_input_dims", concat_input_dims)
+        self.preload_batch = check_bool("preload_batch", preload_batch)
         duplicated = {d: n for d, n in batch.items() if d in spec.dims}
         if duplicated and not self.concat_input_dims:
             warnings.warn(
@@ -125,6 +126,7 @@ class BatchGenerator:
         variables = ds.variables.values() if isinstance(ds, xr.Dataset) else [ds.variable]
         self._lazy = is_lazy(variables)
         self._plans: list[BatchPlan] = xbatcher_plans(sizes, spec, batch, self.concat_input_dims)
+        self._owner = os.getpid()  # a DataLoader's worker is another process
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -139,13 +141,14 @@ class BatchGenerator:
         if not -n <= i < n:
             raise IndexError(f"batch index {i} is out of range for {n} batches")
         plan = self._plans[i % n]
-        if isinstance(self.ds, xr.DataArray):
-            da = self.ds
-            out = self._build(da.to_dataset(name=_PLACEHOLDER), plan, list(da.dims))
-            result = out[_PLACEHOLDER]
-            result.name = da.name
-            return result
-        return self._build(self.ds, plan, None)
+        with computing_in(self._owner):  # preloaded in a loader's worker: synchronously
+            if isinstance(self.ds, xr.DataArray):
+                da = self.ds
+                out = self._build(da.to_dataset(name=_PLACEHOLDER), plan, list(da.dims))
+                result = out[_PLACEHOLDER]
+                result.name = da.name
+                return result
+            return self._build(self.ds, plan, None)
 
     def _build(self, ds: xr.Dataset, plan: BatchPlan, dims_order: list | None) -> xr.Dataset:
         """``dims_order``: the original object's dims (a DataArray's), which decide what

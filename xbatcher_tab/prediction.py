@@ -33,7 +33,12 @@ from ._table.prefetch import prefetched
 from ._table.progress import progress_bar
 from ._table.slabs import SlabSource, map_slabs, prepare
 from ._table.table import Table
-from .tabularizer import GridInputMixin, WindowTabularizer, fitted_with_target
+from .tabularizer import (
+    GridInputMixin,
+    WindowTabularizer,
+    check_model_first,
+    fitted_with_target,
+)
 
 __all__ = ["WindowModel", "predict"]
 
@@ -43,11 +48,7 @@ CLASS_DIM = "class"
 def check_model_and_tab(model: Any, tab: object) -> tuple[Any, WindowTabularizer]:
     """The model and its tabularizer: ``tab``, or without it the first step of a
     Pipeline ``model`` (the model then being the rest)."""
-    if isinstance(model, WindowTabularizer):
-        raise TypeError(
-            "model is a WindowTabularizer: xt.predict takes (model, tab, data), the trained "
-            f"model first, got ({type(model).__name__}, {type(tab).__name__}, ...)"
-        )
+    check_model_first(model, tab, "xt.predict")
     if tab is not None:
         if not isinstance(tab, WindowTabularizer):
             raise TypeError(
@@ -366,7 +367,7 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         """The estimator and the tabularizer as given: the older order (the tabularizer
         first) and the deprecated ``tabularizer`` with a FutureWarning."""
         estimator, tab = self.estimator, self.tab
-        if isinstance(estimator, WindowTabularizer) and not isinstance(tab, WindowTabularizer):
+        if self._swapped():
             warn_deprecated(
                 "WindowModel(tab, estimator), the tabularizer first,",
                 "WindowModel(estimator, tab), the model first as in xt.predict(model, tab, data)",
@@ -388,6 +389,34 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
                 f"target; got tab={type(tab).__name__}"
             )
         return estimator, tab
+
+    def _swapped(self) -> bool:
+        """Whether the parts were given in the older order (the tabularizer first)."""
+        return isinstance(self.estimator, WindowTabularizer) and not isinstance(
+            self.tab, WindowTabularizer
+        )
+
+    def set_params(self, **params: Any) -> WindowModel:
+        """scikit-learn's ``set_params``. Given in the older order
+        (``WindowModel(tab, estimator)``), ``tab__...`` still reaches the tabularizer and
+        ``estimator__...`` the estimator (so parameter grids keep working until 0.3.0)."""
+        if self._swapped():
+            swap = {"tab": "estimator", "estimator": "tab"}
+            params = {
+                (swap[k.partition("__")[0]] + k[len(k.partition("__")[0]) :])
+                if k.partition("__")[0] in swap
+                else k: v
+                for k, v in params.items()
+            }
+        tabularizer_given = not (
+            isinstance(self.tabularizer, str) and self.tabularizer == "deprecated"
+        )
+        if not tabularizer_given and any(k.startswith("tabularizer__") for k in params):
+            raise ValueError(
+                "tabularizer__... parameters need the deprecated WindowModel(tabularizer=...);"
+                " the tabularizer is tab: write tab__..."
+            )
+        return super().set_params(**params)
 
     @property
     def tabularizer_(self) -> WindowTabularizer:

@@ -22,7 +22,27 @@ from ._fit.fitting import learn_values, same_layout
 from ._fit.layout import Layout, learn_layout
 from ._fit.selection import check_dropna
 from ._table.outputs import TableOutputs
+from ._table.table import Tabular as Tabular  # importable here as before
 
+# the parameters after input_dims in their old positional order (keyword-only now)
+POSITIONAL_BEFORE = [
+    "input_overlap",
+    "variables",
+    "target",
+    "dropna",
+    "dtype",
+    "center",
+    "scale",
+    "stats",
+    "coord_features",
+    "where",
+    "boundary",
+    "weight",
+    "n_jobs",
+    "center_reference",
+    "outliers",
+    "outlier_action",
+]
 FITTED_VALUES = ("moments_", "outlier_stats_", "outliers_")  # learnt from values, by piece
 
 __all__ = ["WindowTabularizer"]
@@ -164,7 +184,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
 
     # each parameter's rule (see xbatcher_tab._core.params); those checked against the
     # data are Checked, by the function named
-    _parameter_constraints: ClassVar[dict[str, Rule]] = {
+    _parameter_rules: ClassVar[dict[str, Rule]] = {
         "input_dims": Checked("make_window_spec, against the data's dims and sizes"),
         "input_overlap": Checked("make_window_spec, against input_dims"),
         "variables": Checked("check_variables, against the data's variables"),
@@ -184,7 +204,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         "outlier_action": Options("nan", "clip", "drop"),
     }
 
-    @keyword_only(2, ["input_overlap", "variables", "target", "dropna", "dtype"])
+    @keyword_only(2, POSITIONAL_BEFORE)
     def __init__(
         self,
         input_dims: Mapping[Hashable, int],
@@ -281,7 +301,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         parameters become a layout, so splitters that need the window of an unfitted
         tabularizer see the same window ``fit`` would."""
         params = self.get_params(deep=False)
-        validate(type(self).__name__, self._parameter_constraints, params)
+        validate(type(self).__name__, self._parameter_rules, params)
         values_only = ("scale", "n_jobs")  # learnt from values, or not part of the layout
         return learn_layout(
             as_dataset(X), **{k: v for k, v in params.items() if k not in values_only}
@@ -336,6 +356,16 @@ def fitted(tab: object, data: object, caller: str, target: bool = False) -> Wind
     if target and tab.layout_.target is None:
         raise ValueError(f"{caller} needs labels: give the tabularizer a target=Target(...)")
     return tab
+
+
+def check_model_first(model: object, tab: object, caller: str) -> None:
+    """The grammar of ``caller(model, tab, data)``: a tabularizer given as the model is
+    the two swapped, said so."""
+    if isinstance(model, WindowTabularizer):
+        raise TypeError(
+            f"the model is a WindowTabularizer: {caller} takes (model, tab, data), the "
+            f"model first, got ({type(model).__name__}, {type(tab).__name__}, ...)"
+        )
 
 
 def fitted_with_target(tab: object, data: object, caller: str) -> WindowTabularizer:

@@ -18,7 +18,22 @@ from ._core.deprecation import keyword_only
 __all__ = ["reference_table"]
 
 
-@keyword_only(2, ["input_overlap", "variables", "target", "lead", "dropna", "dtype"])
+@keyword_only(
+    2,
+    [
+        "input_overlap",
+        "variables",
+        "target",
+        "lead",
+        "dropna",
+        "dtype",
+        "center",
+        "scaling",
+        "stats",
+        "coord_features",
+        "where",
+    ],
+)
 def reference_table(
     ds: xr.Dataset,
     input_dims: Mapping[Hashable, int],

@@ -16,7 +16,7 @@ from ._core.deprecation import warn_deprecated
 from ._core.params import Boolean, Integer, validate_params
 from ._core.seeds import drawn_seed, epoch_seed
 from ._table.progress import progress_bar
-from .tabularizer import fitted_with_target
+from .tabularizer import check_model_first, fitted_with_target
 
 __all__ = ["fit_batches"]
 
@@ -67,13 +67,19 @@ def fit_batches(
         Show a tqdm bar per pass (if tqdm is installed).
     {batch_options}
     **kwargs
-        The batch options above (``shuffle`` defaults to True and ``prefetch`` to 1
-        here, so the next batch is gathered while the estimator trains; ``random_state``
-        seeds every pass: pass ``p`` uses a seed derived from it, so a run repeats
-        exactly and each epoch has its own order). Any other keyword is passed to the
-        last step's ``partial_fit`` (e.g. ``classes=`` for classifiers). With the
+        The batch options above, with two defaults of their own here: ``shuffle`` is
+        True and ``prefetch`` 1 (the next batch is gathered while the estimator
+        trains). ``random_state`` seeds every pass: pass ``p`` uses a seed derived from
+        it, so the batches of a run repeat exactly and each epoch has its own order
+        (the estimator's own randomness, such as ``SGDRegressor``'s, needs its own
+        ``random_state`` for the whole run to repeat). Any other keyword is passed to
+        the last step's ``partial_fit`` (e.g. ``classes=`` for classifiers). With the
         tabularizer's ``weight``, each batch's weights go to every step whose
         ``partial_fit`` takes ``sample_weight`` (the last step must).
+
+    The estimator is trained further, not anew: calling ``fit_batches`` again on the
+    same estimator goes on from where it stopped (``partial_fit``'s meaning); pass a
+    fresh estimator (``sklearn.base.clone``) to start over.
 
     Returns
     -------
@@ -97,6 +103,7 @@ def fit_batches(
     batch_kwargs = {k: v for k, v in kwargs.items() if k in BatchOptions.names()}
     fit_kwargs = {k: v for k, v in kwargs.items() if k not in batch_kwargs}
     options = BatchOptions.from_kwargs("fit_batches", batch_kwargs, shuffle=True, prefetch=1)
+    check_model_first(estimator, tab, "xt.fit_batches")
     tab = fitted_with_target(tab, data, "fit_batches")
     steps = _steps(estimator)
     weighted = tab.layout_.weight is not None

@@ -111,6 +111,10 @@ class Samples:
     def batch(self, index, out: np.ndarray | None = None) -> Batch:
         """The samples at ``index`` (positions ``0 .. len - 1``, any order), gathered in
         one call (into ``out``, ``(len(index), n_features)``, if given)."""
+        with computing_in(self._owner):  # a weight may be dask-backed too
+            return self._batch(index, out)
+
+    def _batch(self, index, out: np.ndarray | None) -> Batch:
         index = np.asarray(index, dtype=np.int64)
         if index.size and (index.min() < -len(self) or index.max() >= len(self)):
             raise IndexError(f"sample index out of range for {len(self)} samples")

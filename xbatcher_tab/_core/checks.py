@@ -92,16 +92,22 @@ def check_choice(name: str, value: object, choices: Sequence) -> object:
     ...
     TypeError: shuffle must be True, False or 'full', got 1.5 (float)
     """
+
+    def kind(x: object) -> type:  # numpy bools are bools; bools are not integers
+        return bool if isinstance(x, bool | np.bool_) else type(x)
+
     for choice in choices:
-        if type(value) is type(choice) and value == choice:
-            return choice
-        if isinstance(choice, bool) and isinstance(value, np.bool_) and bool(value) == choice:
-            return choice
+        if isinstance(value, kind(choice)) or kind(value) is kind(choice):
+            if kind(value) is bool and kind(choice) is not bool:
+                continue
+            if value == choice:
+                return choice
     *head, last = [repr(c) for c in choices]
     text = f"{', '.join(head)} or {last}" if head else last
-    kinds = {bool if isinstance(c, bool) else type(c) for c in choices}
-    kind = bool if isinstance(value, np.bool_) else type(value)
-    if kind not in kinds:  # not even of a valid type
+    valid_kinds = tuple({kind(c) for c in choices})
+    if not (isinstance(value, valid_kinds) or kind(value) in valid_kinds):  # no valid type
+        raise TypeError(f"{name} must be {text}, got {describe(value)}")
+    if kind(value) is bool and bool not in valid_kinds:
         raise TypeError(f"{name} must be {text}, got {describe(value)}")
     raise ValueError(f"{name} must be {text}, got {value!r}")
 

@@ -89,12 +89,12 @@ def keyword_only(positional: int, old_order: Sequence[str]) -> Callable:
     return decorate
 
 
-def renamed(old: str, new: str, caller: str, kwargs: dict) -> None:
+def renamed(old: str, new: str, caller: str, kwargs: dict, stacklevel: int = 4) -> None:
     """Move ``kwargs[old]`` to ``kwargs[new]`` with a FutureWarning (an error if both
-    are given)."""
+    are given); ``stacklevel`` points the warning at the caller's line."""
     if old not in kwargs:
         return
     if new in kwargs:
         raise TypeError(f"{caller} takes {new} (or the deprecated {old}), not both")
-    warn_deprecated(f"{caller}({old}=...)", f"{caller}({new}=...)", stacklevel=4)
+    warn_deprecated(f"{caller}({old}=...)", f"{caller}({new}=...)", stacklevel=stacklevel)
     kwargs[new] = kwargs.pop(old)

@@ -181,9 +181,19 @@ def validate_params(rules: Mapping[str, Rule]) -> Callable:
         if missing:
             raise TypeError(f"rules for parameters {func.__name__} does not have: {missing}")
 
+        caller = func.__qualname__.removesuffix(".__init__")
+        options = [n for n, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY]
+
         @functools.wraps(func)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as err:  # name the function, and say how to pass options
+                hint = ""
+                if "positional" in str(err) and options:
+                    given = ", ".join(f"{n}=..." for n in options[:4])
+                    hint = f"; its options are keyword-only: {given}"
+                raise TypeError(f"{caller}: {err}{hint}") from None
             for name, rule in rules.items():
                 if name in bound.arguments:
                     bound.arguments[name] = rule.check(name, bound.arguments[name])

@@ -3,7 +3,7 @@
 Every iterator that shuffles or augments fixes its seed once, where it is made
 (:func:`drawn_seed`): each pass, worker and rank then derives the same order from it.
 Epoch ``e`` of a seed uses :func:`epoch_seed` (the torch and Keras loaders' epochs and
-``partial_fit``'s passes alike), so a run repeats exactly and each epoch has its own
+``fit_batches``' passes alike), so a run repeats exactly and each epoch has its own
 order.
 """
 

@@ -39,7 +39,8 @@ __all__ = ["RowCopier", "block_subset", "cache_groups", "whole_blocks"]
 
 
 class Finishing(Protocol):
-    """What the copier asks of the rows' finishing (see :class:`~._finish.Finisher`)."""
+    """What the copier asks of the rows' finishing (see
+    :class:`~xbatcher_tab._engine.finish.Finisher`)."""
 
     active: bool  # whether rows need more than their window cells copied
     needs_positions: bool  # whether the extra columns depend on the samples' positions
@@ -74,7 +75,7 @@ class RowCopier:
         Threads that split large gathers.
     budget : CopyBudget
     engine : str
-        The ``engine`` option: "auto", "numba" or "numpy" (see :mod:`~._engine`).
+        The ``engine`` option: "auto", "numba" or "numpy" (see :mod:`~xbatcher_tab._engine.choice`).
     """
 
     def __init__(

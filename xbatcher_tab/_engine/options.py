@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._core.checks import describe
 from .choice import resolve
 from .runtime import as_copy_budget
 
@@ -36,9 +37,7 @@ _OPTIONS: dict[str, Any] = {"copy_budget": None, "engine": _UNSET}
 def _check(name: str, value: Any) -> Any:
     if name == "engine":
         if not isinstance(value, str):
-            raise TypeError(
-                f"engine must be 'auto', 'numba' or 'numpy', got {type(value).__name__}"
-            )
+            raise TypeError(f"engine must be 'auto', 'numba' or 'numpy', got {describe(value)}")
         resolve(value)  # a bad name, or "numba" without a working numba, fails here
     if name == "copy_budget":
         return as_copy_budget(value)
@@ -47,7 +46,7 @@ def _check(name: str, value: Any) -> Any:
 
 def _default_engine() -> str:
     """The engine named by the environment variable, or "auto"."""
-    value = os.environ.get(ENVIRONMENT, "").strip()
+    value = os.environ.get(ENVIRONMENT, "").strip().lower()
     if not value:
         return "auto"
     try:

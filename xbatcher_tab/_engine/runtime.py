@@ -9,8 +9,11 @@ holds. What ``fit`` learns (:class:`~xbatcher_tab._fit.layout.Layout`) holds non
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from .._core.checks import describe
 
 __all__ = ["CopyBudget", "Runtime", "as_copy_budget"]
 
@@ -61,13 +64,15 @@ def as_copy_budget(value: object) -> CopyBudget | None:
     if not isinstance(value, Mapping):
         raise TypeError(
             f"copy_budget must be None or a dict of sizes (such as thread_min_bytes), got "
-            f"{type(value).__name__}"
+            f"{describe(value)}"
         )
     names = sorted(f.name for f in dataclasses.fields(CopyBudget))
     for name, size in value.items():
         if name not in names:
             raise ValueError(f"copy_budget has no size {name!r}; its sizes are {names}")
-        if isinstance(size, bool) or not isinstance(size, int | float) or size < 0:
+        if isinstance(size, bool) or not isinstance(size, numbers.Real):
+            raise TypeError(f"copy_budget[{name!r}] must be a number >= 0, got {describe(size)}")
+        if size < 0:
             raise ValueError(f"copy_budget[{name!r}] must be a number >= 0, got {size!r}")
     return CopyBudget(**value)
 

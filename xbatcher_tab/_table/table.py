@@ -230,8 +230,8 @@ class Table:
 
         ``out``, if given, is a ``(len(ids), n_features)`` array of the layout's dtype
         to fill; with ``at`` (distinct row numbers of ``out``, one per id), the row of
-        ``ids[i]`` goes to ``out[at[i]]`` rather than ``out[i]``. With the layout's
-        ``n_jobs`` > 1 (the runtime's), large gathers are split among that many threads: the same
+        ``ids[i]`` goes to ``out[at[i]]`` rather than ``out[i]``. With the runtime's
+        ``n_jobs`` > 1, large gathers are split among that many threads: the same
         rows. See :class:`~xbatcher_tab._engine.copy.RowCopier`.
         """
         return self.copier.rows(ids, pos=pos, out=out, at=at)
