@@ -263,7 +263,7 @@ def cmd_export(args) -> None:
 
     # the output first: refuse before reading anything
     try:
-        out = check_output(args.out, [args.input], args.overwrite)
+        out = check_output(args.out, inputs=[args.input], overwrite=args.overwrite)
     except (ValueError, FileExistsError) as err:
         raise CLIError(str(err).replace("overwrite=True (--overwrite)", "--overwrite")) from err
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._core.deprecation import keyword_only
 from ._core.optional import require
 from ._core.params import Boolean, Integer, validate_params
 from ._core.time import calendar_of, label_kind
@@ -25,7 +26,8 @@ __all__ = ["check_output", "export_parquet"]
 FORMATS = (".parquet",)
 
 
-def check_output(out: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False):
+@keyword_only(1, ["inputs", "overwrite"])
+def check_output(out: str | Path, *, inputs: Iterable[str | Path] = (), overwrite: bool = False):
     """``out`` as a Path after the checks that protect the user's files.
 
     Raises a ValueError for an output that is not ``.parquet``, is one of ``inputs`` or
@@ -143,7 +145,7 @@ def export_parquet(
     >>> n, columns[:2], columns[-5:]
     (48, ['tasmax(time-2)', 'tasmax(time-1)'], ['label', 'time', 'lat', 'lon', 'sample'])
     """
-    out = check_output(out, inputs, overwrite)
+    out = check_output(out, inputs=inputs, overwrite=overwrite)
     pa = require_pyarrow()
     names = [str(n) for n in tab.get_feature_names_out()]
     check_columns(names, tab.layout_)

@@ -106,7 +106,8 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     center : "anchor", "mean", dict or None
         Subtract a reference from each variable's window cells: the anchor cell
         (``"anchor"``) or the window's mean (``"mean"``); the reference is kept as a
-        feature of its own (``var@anchor``, ``var@mean``). A dict gives it per variable.
+        feature of its own (``var@anchor``, ``var@mean``) unless
+        ``center_reference=False``. A dict gives it per variable.
         (Not xarray's ``rolling(center=True)``, which says where the label sits: here
         the anchor is always the window's center, or the label cell along lead dims.)
     scale, stats, coord_features, where

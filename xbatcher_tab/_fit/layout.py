@@ -72,7 +72,8 @@ class Layout:
     dropna : False, True (samples with NaN in a feature or the label are dropped) or
         "target" (samples whose label is NaN).
     center : per feature variable, None, "anchor" or "mean": its cells minus that
-        reference value, which is kept as a feature of its own.
+        reference value, which is kept as a feature of its own unless
+        ``center_reference`` is False.
     scaling : per feature variable, ``(mean, std)`` learnt at fit, or None (no scaling).
     stats : summaries of each variable's window appended after its cells.
     coord_features : ``(source, encoding)`` pairs: anchors' coordinates as features.
