@@ -124,10 +124,12 @@ def test_indexing(ds):
     for key in (-1, np.int64(2), np.int32(-1)):
         assert bgen[key].identical(last)
     assert bgen[-3].identical(bgen[0])
-    with pytest.raises(IndexError, match="batch index 3 is out of range for 3 batches"):
+    with pytest.raises(IndexError, match="list index out of range: batch index 3 of 3 batches"):
         bgen[3]
-    with pytest.raises(IndexError, match="batch index -4 is out of range for 3 batches"):
+    with pytest.raises(IndexError, match="out of range: batch index -4 of 3 batches"):
         bgen[-4]
+    with pytest.raises(NotImplementedError, match="one batch index .* got list"):
+        bgen[[0, 1]]  # xbatcher's error for several indices
     with pytest.raises(TypeError, match="batch index must be an integer, got 1.0"):
         bgen[1.0]
     with pytest.raises(TypeError, match="batch index must be an integer"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,10 +137,14 @@ class BatchGenerator:
             yield self[i]
 
     def __getitem__(self, idx: int) -> xr.Dataset | xr.DataArray:
+        if not isinstance(idx, numbers.Integral) and isinstance(idx, Iterable | np.ndarray):
+            raise NotImplementedError(  # xbatcher's error for a list of indices
+                f"BatchGenerator takes one batch index (an integer), got {type(idx).__name__}"
+            )
         i = check_int("batch index", idx)
         n = len(self)
-        if not -n <= i < n:
-            raise IndexError(f"batch index {i} is out of range for {n} batches")
+        if not -n <= i < n:  # xbatcher's wording first: code may match it
+            raise IndexError(f"list index out of range: batch index {i} of {n} batches")
         plan = self._plans[i % n]
         with computing_in(self._owner):  # preloaded in a loader's worker: synchronously
             if isinstance(self.ds, xr.DataArray):
