@@ -299,3 +299,38 @@ def test_spikes_hurt_and_outlier_rules_recover_the_score():
     assert scores["spiky"] > 1.5 * scores["clean"]
     assert scores["dropped"] < 1.05 * scores["clean"]
     assert 0.5 < scores["kept"] < 1.0
+
+
+@pytest.mark.parametrize("dtype", ["int16", "int32", "uint16"])
+def test_clip_clips_integer_data(dtype):
+    """``outlier_action="clip"`` on integer data (decoded counts, say) clips to the
+    integers inside the bounds, in X and y alike (it left 0 and 1000 in place before)."""
+    ds = xt.datasets.tasmax(time=6, lat=4, lon=5)
+    ds["tasmax"] = ds.tasmax.round().astype(dtype)
+    ds["tasmax"][0, 0, 0] = 0
+    ds["tasmax"][1, 1, 1] = 1000
+    rule = {"tasmax": ("range", 150.5, 350)}
+    tab = xt.WindowTabularizer(
+        {"time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        dtype=dtype,
+        outliers=rule,
+        outlier_action="clip",
+    )
+    X, y, _ = tab.tabularize(ds)
+    by_hand = ds.copy()
+    by_hand["tasmax"] = ds.tasmax.clip(151, 350).astype(dtype)  # integers inside the bounds
+    X_ref, y_ref, _ = reference_table(
+        by_hand, {"time": 2}, target="tasmax", lead={"time": 1}, dtype=dtype
+    )
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert X.dtype == np.dtype(dtype) and X.min() == 151 and X.max() == 350
+    assert tab.outliers_["tasmax"]["flagged"] == 2
+    with pytest.raises(ValueError, match="needs an integer inside the bounds"):
+        xt.WindowTabularizer(
+            {"time": 2},
+            outliers={"tasmax": ("range", 200.2, 200.7)},
+            outlier_action="clip",
+            dtype=dtype,
+        ).tabularize(ds)

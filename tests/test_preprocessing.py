@@ -421,3 +421,32 @@ def test_masked_blocks_gathered_directly_or_through_scratch(size, direct):
     np.testing.assert_array_equal(Xm, X[coords.index.get_indexer(cm.index)])
     kept = land.sel(lat=cm["lat"].to_xarray(), lon=cm["lon"].to_xarray()).values
     assert kept.all()
+
+
+def test_a_mask_whose_labels_differ_by_rounding_keeps_the_same_samples():
+    """A ``where`` mask read from another file (float32 labels, or labels off by float
+    rounding) keeps exactly the samples of the mask on the data's own labels; before,
+    the inexact labels were filled False and their samples vanished silently. A mask
+    on another grid altogether is refused; one covering part of the grid keeps that
+    part. ``weight`` with such labels finds its weights too."""
+    ds = xt.datasets.tasmax(time=6, lat=7, lon=8)
+    land = (np.cos(np.deg2rad(ds.lat)) * np.sin(np.deg2rad(ds.lon))) > 0.2
+    label = xt.Target("tasmax", lead={"time": 1})
+
+    def kept(mask):
+        tab = xt.WindowTabularizer({"time": 2}, target=label, where=mask)
+        return tab.fit(ds).sample_coords(ds)
+
+    exact = kept(land)
+    by_hand = land.sel(lat=exact["lat"].to_xarray(), lon=exact["lon"].to_xarray())
+    assert bool(by_hand.all()) and len(exact) == exact["time"].nunique() * int(land.sum())
+    rounded = land.assign_coords(lat=land.lat.astype(np.float32), lon=land.lon + 1e-9)
+    pd.testing.assert_frame_equal(kept(rounded), exact)
+    with pytest.raises(ValueError, match="where's 'lon' labels .* match none of the data's"):
+        kept(land.assign_coords(lon=land.lon + 1000.0))
+    part = land.isel(lat=slice(0, 4))
+    assert set(kept(part)["lat"]) == set(exact["lat"][exact["lat"] <= float(part.lat[-1])])
+    weight = xr.ones_like(land, dtype=float).assign_coords(lat=land.lat.astype(np.float32))
+    tab = xt.WindowTabularizer({"time": 2}, target=label, weight=weight).fit(ds)
+    _, _, coords = tab.tabularize(ds)
+    assert (tab.sample_weight(coords) == 1.0).all()

@@ -50,6 +50,7 @@ __all__ = [
     "direction",
     "in_order",
     "label_positions",
+    "matching_positions",
     "map_dtype",
     "sample_frame",
     "sample_positions",
@@ -191,6 +192,44 @@ def in_order(ds: xr.Dataset, directions: Mapping[Hashable, int]) -> xr.Dataset:
     return ds.isel(order) if order else ds
 
 
+def matching_positions(values, labels) -> np.ndarray:
+    """Position of each of ``labels`` on the axis ``values``, -1 where it is not there.
+    Float labels match within float32 rounding (a coordinate read from another file,
+    or stored as float32): within a few float32 steps of the value, and never more
+    than a quarter of the axis's step, so no label matches a neighbour.
+
+    Examples
+    --------
+    >>> lat = np.array([-0.625, 0.625, 1.875])
+    >>> matching_positions(lat, lat.astype(np.float32) + 1e-7).tolist()
+    [0, 1, 2]
+    >>> matching_positions(lat, [0.0, 1.875]).tolist()
+    [-1, 2]
+    """
+    values, labels = np.asarray(values), np.asarray(labels)
+    found = pd.Index(values).get_indexer(labels)
+    floats = values.dtype.kind == "f" or labels.dtype.kind == "f"
+    missing = found < 0
+    if not (floats and missing.any() and values.size and labels.dtype.kind in "iuf"):
+        return found.astype(np.int64)
+    axis = values.astype(np.float64)
+    order = np.argsort(axis)
+    ordered = axis[order]
+    rounding = 8 * float(np.finfo(np.float32).eps) * float(np.max(np.abs(ordered)))
+    tolerance = rounding
+    if ordered.size > 1:
+        step = float(np.median(np.diff(ordered)))
+        tolerance = min(step / 4, rounding + 1e-4 * step)
+    wanted = labels[missing].astype(np.float64)
+    at = np.clip(np.searchsorted(ordered, wanted), 1, max(ordered.size - 1, 1))
+    left, right = ordered[at - 1], ordered[np.minimum(at, ordered.size - 1)]
+    nearest = np.where(np.abs(wanted - left) <= np.abs(right - wanted), at - 1, at)
+    nearest = np.minimum(nearest, ordered.size - 1)
+    close = np.abs(ordered[nearest] - wanted) <= tolerance
+    found[missing] = np.where(close, order[nearest], -1)
+    return found.astype(np.int64)
+
+
 def label_positions(values, labels, dim: Hashable, owner: str, hint: str = "") -> np.ndarray:
     """Position of each of ``labels`` on the axis ``values``; a ``ValueError`` naming
     ``owner`` (what the axis belongs to) for labels that are not on it.
@@ -205,7 +244,7 @@ def label_positions(values, labels, dim: Hashable, owner: str, hint: str = "") -
     ValueError: labels [15.0] along 'lat' are not on the grid
     """
     labels = np.asarray(labels)
-    found = pd.Index(np.asarray(values)).get_indexer(labels)
+    found = matching_positions(values, labels)
     if (found < 0).any():
         bad = labels[found < 0][:3].tolist()
         raise ValueError(f"labels {bad} along {dim!r} are not on {owner}{hint}")

@@ -19,6 +19,7 @@ out, so every path (tables, batches, dask blocks, predictions, loaders) sees the
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -214,10 +215,35 @@ def apply_bounds(values: np.ndarray, bounds: tuple[float, float], action: str) -
         return values
     values = np.asarray(values)
     if action == "clip":
-        return np.clip(values, *bounds) if values.dtype.kind == "f" else values
+        return clipped(values, bounds)
     out = np.array(values, dtype=np.result_type(values.dtype, np.float32))
     out[flagged(out, bounds)] = np.nan
     return out
+
+
+def clipped(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    """``values`` clipped to ``bounds``, in their dtype: integers to the integers inside
+    the bounds (``lo`` rounded up, ``hi`` down, within the dtype's range).
+
+    Examples
+    --------
+    >>> clipped(np.array([0, 200, 1000], dtype=np.int16), (150.5, 350.0)).tolist()
+    [151, 200, 350]
+    """
+    if values.dtype.kind == "f":
+        return np.clip(values, *bounds)
+    if values.dtype.kind not in "iu":
+        return values
+    info = np.iinfo(values.dtype)
+    lo = max(math.ceil(bounds[0]), info.min)
+    hi = min(math.floor(bounds[1]), info.max)
+    if lo > hi:
+        raise ValueError(
+            f"outlier_action='clip' needs an integer inside the bounds ({bounds[0]:g}, "
+            f"{bounds[1]:g}) for {values.dtype} data; there is none: widen the rule or "
+            "use outlier_action='nan' with a float dtype"
+        )
+    return np.clip(values, values.dtype.type(lo), values.dtype.type(hi))
 
 
 def flagged_counts(ds: xr.Dataset, bounds: Mapping) -> dict[Hashable, tuple[int, int]]:

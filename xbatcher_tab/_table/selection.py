@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._core.coords import matching_positions
 from .._engine.kernels import window_any
 
 __all__ = ["flagged_windows", "in_mask", "nan_windows", "resolve_where"]
@@ -37,7 +38,7 @@ def resolve_where(where: object, ds: xr.Dataset, dims: Sequence[Hashable]):
         )
     for d in mask.dims:  # on the data's grid: by label where both have a coordinate
         if d in mask.coords and d in ds.coords and mask[d].dims == (d,):
-            mask = mask.reindex({d: ds[d].values}, fill_value=False)
+            mask = on_labels(mask, d, ds[d].values)
         elif d in ds.coords and ds[d].dims == (d,):
             raise ValueError(
                 f"where has no coordinate along {d!r}, but the data has one: give where the "
@@ -93,3 +94,25 @@ def nan_windows(features: Sequence[Any], pos: Mapping[Hashable, np.ndarray], n: 
         has_nan = window_any(np.isnan(f.arr), f.axes, f.sizes, f.steps)
         bad |= has_nan[tuple(pos[d] for d in f.dims)]
     return bad
+
+
+def on_labels(mask: xr.DataArray, dim: Hashable, labels: np.ndarray) -> xr.DataArray:
+    """``mask`` along ``dim`` at the data's ``labels``: found by label (float labels
+    within float32 rounding, see :func:`~xbatcher_tab._core.coords.matching_positions`),
+    False where the mask has no such label (it covers part of the grid). A mask none of
+    whose labels is on the data's grid is refused: every sample would vanish."""
+    at = matching_positions(mask[dim].values, labels)
+    if labels.size and (at < 0).all():
+        raise ValueError(
+            f"where's {dim!r} labels ({_span(mask[dim].values)}) match none of the data's "
+            f"({_span(labels)}): no sample would be kept; give where the data's grid "
+            f"(where.assign_coords({dim}=ds[{dim!r}]) if only the labels differ)"
+        )
+    picked = mask.isel({dim: np.where(at >= 0, at, 0)}).assign_coords({dim: labels})
+    inside = xr.DataArray(at >= 0, dims=(dim,), coords={dim: labels})
+    return picked.where(inside, False)
+
+
+def _span(values: np.ndarray) -> str:
+    values = np.asarray(values)
+    return f"{values[0]!r} to {values[-1]!r}" if values.size else "none"
