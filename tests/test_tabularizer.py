@@ -232,3 +232,26 @@ def test_sample_order_follows_the_first_variable_not_the_dataset():
     np.testing.assert_array_equal(a.X, b.X)
     pd.testing.assert_frame_equal(a.coords, b.coords)
     assert list(a.coords.columns) == ["time", "lat", "lon"]
+
+
+@pytest.mark.parametrize(
+    ("input_dims", "lead"),
+    [({"lat": 3, "time": 2}, {"lon": 1}), ({"lat": 3}, {"time": 2}), ({"lat": 2}, {"lon": 1})],
+)
+def test_feature_names_say_where_each_cell_is_read(input_dims, lead):
+    """Every feature's name gives its cell's offset from the anchor, the label's cell:
+    reading the data at those offsets by hand gives the row. Along a lead dim that is
+    not windowed, the cells sit ``lead`` before the anchor (the names left that out)."""
+    ds = xt.datasets.tasmax(time=6, lat=5, lon=6)
+    tab = xt.WindowTabularizer(input_dims, target=xt.Target("tasmax", lead=lead))
+    X, y, coords = tab.tabularize(ds)
+    names = tab.get_feature_names_out()
+    for row in (0, len(X) // 2, len(X) - 1):
+        anchor = {
+            d: int(ds.get_index(d).get_loc(coords[d].iloc[row])) for d in ("time", "lat", "lon")
+        }
+        assert y[row] == ds.tasmax.isel(anchor).item()
+        for k, name in enumerate(names):
+            offsets = {part[:-2]: int(part[-2:]) for part in name[7:-1].split(";")}
+            cell = {d: anchor[d] + offsets.get(d, 0) for d in anchor}
+            assert X[row, k] == ds.tasmax.isel(cell).item(), (name, row)

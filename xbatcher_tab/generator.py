@@ -137,7 +137,8 @@ class BatchGenerator:
             yield self[i]
 
     def __getitem__(self, idx: int) -> xr.Dataset | xr.DataArray:
-        if not isinstance(idx, numbers.Integral) and isinstance(idx, Iterable | np.ndarray):
+        several = isinstance(idx, Iterable | np.ndarray) and not isinstance(idx, str | bytes)
+        if several and not isinstance(idx, numbers.Integral):
             raise NotImplementedError(  # xbatcher's error for a list of indices
                 f"BatchGenerator takes one batch index (an integer), got {type(idx).__name__}"
             )

@@ -10,7 +10,7 @@ them and mirrors windows (the flip permutation).
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -166,7 +166,9 @@ class RowColumns:
     ``center``: per variable None, "anchor" or "mean"; ``stats`` and
     ``coord_features`` as checked by :func:`check_stats` and
     :func:`check_coord_features`; ``center_reference``: whether a centered variable's
-    reference is a column of its own.
+    reference is a column of its own; ``lead_offsets``: per variable, its cells' fixed
+    offset from the anchor along each lead dim that is not windowed (the label lies
+    ``lead`` cells past the one cell read there), named like a window's.
 
     Examples
     --------
@@ -186,6 +188,7 @@ class RowColumns:
     stats: tuple[str, ...]
     coord_features: tuple[tuple[str, str], ...]
     center_reference: bool = True
+    lead_offsets: Mapping[Hashable, tuple[tuple[Hashable, int], ...]] = field(default_factory=dict)
 
     def stats_of(self, variable: Hashable) -> tuple[str, ...]:
         """The summaries appended for ``variable`` (the mean only once: as the centering
@@ -242,9 +245,11 @@ class RowColumns:
         for v in self.variables:
             wdims = self.window_dims[v]
             suffix = f"-{self.center[v]}" if self.center.get(v) else ""
+            fixed = [f"{d}{offset:+d}" for d, offset in self.lead_offsets.get(v, ())]
             for cell in np.ndindex(*self.window_shape(v)):
                 parts = ";".join(
-                    f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)
+                    [f"{d}{c - self.window.anchor(d):+d}" for d, c in zip(wdims, cell, strict=True)]
+                    + fixed
                 )
                 names.append((f"{v}({parts})" if parts else str(v)) + suffix)
             if self.center.get(v) and self.center_reference:

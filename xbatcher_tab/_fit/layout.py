@@ -142,6 +142,14 @@ class Layout:
             self.stats,
             self.coord_features,
             self.center_reference,
+            {
+                v: tuple(
+                    (d, -ahead)
+                    for d, ahead in self.window.leads
+                    if d not in self.window.dims and d in self.var_dims[v]
+                )
+                for v in self.variables
+            },
         )
 
     def column_plan(self) -> tuple[list[VariableColumns], slice]:
