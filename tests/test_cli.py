@@ -233,9 +233,12 @@ def test_bad_input_is_one_line_and_exit_2(run, store, tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], proc.stderr
 
 
-def test_argparse_errors_exit_2(run):
+def test_argparse_errors_exit_2(run, store):
     proc = run("export", "x.zarr")  # missing --input-dims and --out
     assert proc.returncode == 2 and "required" in proc.stderr
+    for memory in ("inf", "nan", "0"):  # inf crashed the plan's arithmetic
+        proc = run("plan", str(store), "--input-dims", "time=3", "--memory", memory)
+        assert proc.returncode == 2 and "--memory: must be a number of GiB > 0" in proc.stderr
 
 
 def test_demo_small(tmp_path):

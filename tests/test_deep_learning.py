@@ -316,3 +316,40 @@ def test_forked_workers_compute_dask_without_the_parents_threads(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=240
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_predict_takes_float64_modules_and_two_input_keras_models_and_tensor_indices():
+    """A float64 torch module gets float64 rows (torch's raw dtype error before); a Keras
+    model under the torch backend, which is also a torch Module, is called as a Keras
+    model (a two-input one failed); a 0-d integer tensor indexes a WindowDataset."""
+    ds = small(time=10)
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3, "lat": 3, "lon": 3},
+        input_overlap={"time": 2, "lat": 2, "lon": 2},
+        target=NEXT_DAY,
+        stats=("mean",),  # a column without a window position: (windows, extras)
+    )
+    X, y, coords = tab.tabularize(ds)
+    torch.manual_seed(0)
+    module = torch.nn.Linear(X.shape[1], 1).double()
+    pred = xt.predict(module, tab, ds)
+    with torch.no_grad():
+        by_hand = module(torch.from_numpy(X.astype(np.float64))).numpy()[:, 0]
+    np.testing.assert_allclose(
+        pred.sel(time=ds.time).values, tab.to_grid(by_hand, coords, like=ds).values, rtol=1e-6
+    )
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    windows, extras = keras.Input((3, 3, 3, 1)), keras.Input((1,))
+    joined = keras.layers.Concatenate()([keras.layers.Flatten()(windows), extras])
+    model = keras.Model([windows, extras], keras.layers.Dense(1)(joined))
+    pred = xt.predict(model, tab, ds, shape="window")
+    shaped = X[:, :27].reshape(-1, 3, 3, 3, 1), X[:, 27:]
+    expected = np.asarray(model.predict_on_batch(list(shaped)))[:, 0]
+    np.testing.assert_allclose(
+        pred.sel(time=ds.time).values, tab.to_grid(expected, coords, like=ds).values, rtol=1e-5
+    )
+    data = WindowDataset(tab, ds)
+    np.testing.assert_array_equal(data[torch.tensor(3)][0].numpy(), data[3][0].numpy())
+    with pytest.raises(TypeError, match="index must be an integer"):
+        data[torch.tensor(3.0)]

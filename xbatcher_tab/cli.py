@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -93,14 +94,14 @@ def _target_arg(text: str | None):
 
 
 def _positive(kind: type, what: str):
-    """An argparse type: a number of ``kind`` above zero."""
+    """An argparse type: a finite number of ``kind`` above zero."""
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or not value > 0:
+        if value is None or not value > 0 or not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
 

@@ -12,6 +12,7 @@ does not. Both datasets gather with the package's copy engine, a batch in one ca
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -102,8 +103,7 @@ class WindowDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int):
-        index = check_int("index", index)
-        return _lists(as_tensors(self.samples.batch([index]).parts()), 0)
+        return _lists(as_tensors(self.samples.batch([_index(index)]).parts()), 0)
 
     def __getitems__(self, indices) -> _Batch:
         """The samples at ``indices``, gathered in one call (in a worker process, into
@@ -116,6 +116,17 @@ class WindowDataset(Dataset):
             dtype = torch.from_numpy(np.empty(0, dtype=layout.dtype)).dtype
             out = torch.empty((n, layout.n_features), dtype=dtype).share_memory_().numpy()
         return _Batch(as_tensors(self.samples.batch(list(indices), out=out).parts()), n)
+
+
+def _index(index: object) -> int:
+    """A sample index: an integer, or anything that is one (a 0-d integer tensor, as a
+    sampler may give); the named error otherwise."""
+    if not isinstance(index, bool | np.bool_):
+        try:
+            return operator.index(index)
+        except TypeError:
+            pass
+    return check_int("index", index)
 
 
 def _lists(parts, i: int | None = None):

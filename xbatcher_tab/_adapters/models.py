@@ -58,10 +58,10 @@ class Predictor:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         inputs = X if self.shape is None else self.shape(X)
-        if is_torch_module(self.model):
-            out = _torch_predict(self.model, inputs)
-        elif is_keras_model(self.model):
+        if is_keras_model(self.model):  # first: under the torch backend it is a Module too
             out = np.asarray(self.model.predict_on_batch(inputs))
+        elif is_torch_module(self.model):
+            out = _torch_predict(self.model, inputs)
         elif _is_booster(self.model):
             out = np.asarray(self.model.inplace_predict(X))
         else:
@@ -133,6 +133,8 @@ def _torch_predict(module, inputs) -> np.ndarray:
     device = params.device if params is not None else torch.device("cpu")
     parts = inputs if isinstance(inputs, tuple) else (inputs,)
     tensors = [torch.as_tensor(np.ascontiguousarray(p), device=device) for p in parts]
+    if params is not None and params.is_floating_point():  # the rows in the module's dtype
+        tensors = [t.to(params.dtype) if t.is_floating_point() else t for t in tensors]
     was_training = module.training
     module.eval()
     try:
