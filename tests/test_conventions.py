@@ -266,8 +266,8 @@ def test_monthly_data_predicts_inside_and_forecasts_when_it_can():
     monthly = xt.predict(model, tab, starts)  # the frequency is inferred: MS
     assert str(monthly.time.values[-1])[:10] == "2002-01-01"
     gappy = ds.assign_coords(time=np.r_[np.arange(12), np.arange(15, 27)])
-    with pytest.warns(UserWarning):
-        assert int(xt.predict(model, tab, gappy).notnull().sum()) == len(X)
+    with pytest.raises(ValueError, match="'time' coordinate skips steps .*after 11"):
+        xt.predict(model, tab, gappy)  # windows across the gap: refused, not joined
 
 
 def test_periodic_means_the_whole_circle():
@@ -303,3 +303,30 @@ def test_grid_search_over_windows_with_a_scorer_name():
     rmse = search.cv_results_["mean_test_rmse"]
     assert np.all(np.isfinite(rmse)) and rmse[1] > rmse[0]
     assert search.cv_results_["mean_test_r2"][1] > 0.9
+
+
+def test_a_missing_day_is_refused_and_filling_it_drops_the_windows_across_it():
+    """Daily data without 5 January: a window must not take the 4th as the 6th's
+    "time-1" (it did, silently). Refused with the gap named; reindexed onto every day
+    (the missing one NaN) with dropna=True, exactly the windows of consecutive days
+    that hold no NaN remain, by brute force; pieces given apart work too."""
+    ds = xt.datasets.tasmax(time=12, lat=3, lon=4)
+    missing = ds.time.values[4]
+    gappy = ds.drop_sel(time=missing)
+    label = xt.Target("tasmax", lead={"time": 1})
+    tab = xt.WindowTabularizer({"time": 3}, input_overlap={"time": 2}, target=label)
+    with pytest.raises(ValueError, match=r"skips steps \(1 gap\(s\); the first after 1850-01-04"):
+        tab.fit(gappy)
+    filled = gappy.reindex(time=ds.time)
+    X, y, coords = xt.WindowTabularizer(
+        {"time": 3}, input_overlap={"time": 2}, target=label, dropna=True
+    ).tabularize(filled)
+    days = list(ds.time.values)
+    kept_anchors = sorted(set(coords["time"].values))
+    by_hand = [  # anchors whose three days and label day are all present
+        days[a] for a in range(3, len(days)) if all(days[t] != missing for t in range(a - 3, a + 1))
+    ]
+    assert kept_anchors == by_hand and len(by_hand) < len(days) - 3
+    before, after = gappy.isel(time=slice(0, 4)), gappy.isel(time=slice(4, None))
+    rows = [tab.fit(before).tabularize(piece).X for piece in (before, after)]
+    assert sum(map(len, rows)) == len(X)  # the same windows, none across the gap

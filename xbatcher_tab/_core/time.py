@@ -33,6 +33,7 @@ __all__ = [
     "label_kind",
     "labels_after",
     "regular_step",
+    "skipped_steps",
 ]
 
 EPOCH = "1970-01-01"
@@ -101,6 +102,41 @@ def infer_frequency(values: np.ndarray) -> str | None:
         return xr.infer_freq(index)
     except (TypeError, ValueError):
         return None
+
+
+def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
+    """Where labels that step regularly skip steps: ``(label, next label)`` at each
+    gap. Empty for a regular step, a calendar frequency, or labels irregular in another
+    way (no common step of which every step is a multiple).
+
+    Examples
+    --------
+    >>> skipped_steps(np.array([0, 1, 2, 5, 6]))
+    [(np.int64(2), np.int64(5))]
+    >>> skipped_steps(np.array([0.0, 1.0, 2.5])), skipped_steps(np.arange(4))
+    ([], [])
+    """
+    values = np.asarray(values)
+    kind = label_kind(values)
+    if len(values) < 3 or kind == "other" or regular_step(values) is not None:
+        return []
+    if infer_frequency(values) is not None:
+        return []
+    steps = np.diff(values)
+    if kind == "datetime":
+        size = np.abs(steps / np.timedelta64(1, "ns")).astype(np.float64)
+    elif kind == "cftime":
+        size = np.abs(np.array([d.total_seconds() for d in steps], dtype=np.float64))
+    else:
+        size = np.abs(steps.astype(np.float64))
+    base = float(size.min())
+    if not base > 0:
+        return []
+    ratio = size / base
+    whole = np.round(ratio)
+    if not np.allclose(ratio, whole, rtol=0, atol=1e-6) or (whole == 1).sum() < (whole > 1).sum():
+        return []  # no common step: irregular, not gappy
+    return [(values[i], values[i + 1]) for i in np.flatnonzero(whole > 1)]
 
 
 def labels_after(values: np.ndarray, count: int, step: object) -> np.ndarray:

@@ -27,6 +27,7 @@ from .._core.columns import (
 from .._core.coords import Labels, direction, in_order
 from .._core.geo import is_longitude
 from .._core.plan import SampleGrid, sample_grid
+from .._core.time import skipped_steps
 from .._core.window import Target, WindowSpec, boundary_periods, check_lead, make_window_spec
 from .outliers import ACTIONS, check_outliers
 from .selection import check_dropna, check_where
@@ -471,6 +472,16 @@ def check_coordinates(
             raise ValueError(
                 f"the data's {d!r} coordinate is not sorted: a window's cells along {d!r} "
                 f"must be neighbours; sort the data with ds.sortby({d!r})"
+            )
+        gaps = skipped_steps(labels.values) if windowed and way != 0 else []
+        if gaps:
+            first, after = gaps[0]
+            raise ValueError(
+                f"the data's {d!r} coordinate skips steps ({len(gaps)} gap(s); the first "
+                f"after {first}, whose next label is {after}): a window along {d!r} would "
+                "join cells that are not neighbours. Put the missing steps in (reindexed "
+                "onto every step they are NaN, and dropna=True drops the windows that "
+                "touch them), or cut the data at the gaps and give each piece on its own"
             )
         if way < 0 and window.lead(d) and (fitted is None or fitted.get(d, 1) < 0):
             raise ValueError(
