@@ -450,3 +450,23 @@ def test_a_mask_whose_labels_differ_by_rounding_keeps_the_same_samples():
     tab = xt.WindowTabularizer({"time": 2}, target=label, weight=weight).fit(ds)
     _, _, coords = tab.tabularize(ds)
     assert (tab.sample_weight(coords) == 1.0).all()
+
+
+def test_a_callable_where_sees_every_variable_given():
+    """``where=lambda data: data.orog > 500`` with orog not among the features: the
+    function sees the data as given (it saw only the table's variables: a KeyError),
+    in any direction; the samples kept are those whose anchor it marks, by hand."""
+    ds = xt.datasets.tasmax(time=6, lat=6, lon=7, static=True)
+    high = float(ds.orog.median())
+    tab = xt.WindowTabularizer(
+        {"time": 2},
+        variables=["tasmax"],
+        target=xt.Target("tasmax", lead={"time": 1}),
+        where=lambda data: data.orog > high,
+    )
+    coords = tab.fit(ds).sample_coords(ds)
+    kept = ds.orog.sel(lat=coords["lat"].to_xarray(), lon=coords["lon"].to_xarray())
+    assert bool((kept > high).all())
+    assert len(coords) == coords["time"].nunique() * int((ds.orog > high).sum())
+    flipped = ds.isel(lat=slice(None, None, -1))  # put back in the fitted order
+    pd.testing.assert_frame_equal(tab.sample_coords(flipped), coords)

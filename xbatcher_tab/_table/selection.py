@@ -20,15 +20,22 @@ from .._engine.kernels import window_any
 __all__ = ["flagged_windows", "in_mask", "nan_windows", "resolve_where"]
 
 
-def resolve_where(where: object, ds: xr.Dataset, dims: Sequence[Hashable]):
+def resolve_where(
+    where: object, ds: xr.Dataset, dims: Sequence[Hashable], where_data: xr.Dataset | None = None
+):
     """``where`` on the whole data ``ds`` (whose dims are ``dims``, in sample order), as
     ``(its dims, a boolean array)``, or None without one. A function is called on the
     (possibly lazy) data and its mask computed; a mask is aligned with the data by
     label along dims where both have a coordinate, else it must have the data's length.
+    ``where_data``: what a function is called on (the data as the user gave it, with
+    every variable), by default ``ds``.
     """
     if where is None:
         return None
-    mask = where(ds) if callable(where) and not isinstance(where, xr.DataArray) else where
+    if callable(where) and not isinstance(where, xr.DataArray):  # on every variable given
+        mask = where(ds if where_data is None else where_data)
+    else:
+        mask = where
     if not isinstance(mask, xr.DataArray):
         raise TypeError(f"where(data) must give a boolean DataArray, got {type(mask).__name__}")
     extra = [d for d in mask.dims if d not in dims]

@@ -40,10 +40,12 @@ class Prepared:
     """Data prepared once, at a public entry, under a layout: a Dataset of the
     variables the layout reads (the target only if ``labelled`` or a feature), checked
     against the layout from its metadata, in the layout's order and direction along
-    every dim with a coordinate. Everything below the entry takes it as it is."""
+    every dim with a coordinate. Everything below the entry takes it as it is.
+    ``source``: the data as given, every variable (what a callable ``where`` sees)."""
 
     ds: xr.Dataset
     labelled: bool
+    source: xr.Dataset
 
 
 def prepare(layout: Layout, data: object, labelled: bool | None = None) -> Prepared:
@@ -54,25 +56,25 @@ def prepare(layout: Layout, data: object, labelled: bool | None = None) -> Prepa
     read unless it is a feature. Data prepared already is returned as it is."""
     if isinstance(data, Prepared):
         return data
-    ds = as_dataset(data)
+    source = ds = as_dataset(data)
     check_layout(layout, ds, labelled, forecasts=True)  # lengths: where they are cut
     ds = in_layout_order(layout, select_needed(layout, ds))
     labelled = layout.labelled(ds) if labelled is None else labelled and layout.labelled(ds)
     if not labelled and layout.target not in layout.variables and layout.labelled(ds):
         ds = ds.drop_vars([layout.target])
-    return Prepared(ds, labelled)
+    return Prepared(ds, labelled, source)
 
 
 def needed_data(
     layout: Layout, data: object, labelled: bool | None = None, forecasts: bool | None = None
-) -> xr.Dataset:
-    """The Dataset of ``data`` prepared (:func:`prepare`), its lengths checked for the
-    windows a table cuts: the label must lie inside along lead dims unless
-    ``forecasts`` (default: only when ``labelled`` is False)."""
+) -> Prepared:
+    """``data`` prepared (:func:`prepare`), its lengths checked for the windows a table
+    cuts: the label must lie inside along lead dims unless ``forecasts`` (default:
+    only when ``labelled`` is False)."""
     forecasts = (labelled is False) if forecasts is None else forecasts
     prepared = prepare(layout, data, labelled)
     check_lengths(layout, prepared.ds, prepared.labelled, forecasts)
-    return prepared.ds
+    return prepared
 
 
 def load_table(
@@ -82,8 +84,10 @@ def load_table(
     runtime: Runtime | None = None,
 ) -> Table:
     """The whole data as one Table (dask-backed data computed, only what is needed)."""
-    ds = needed_data(layout, data, labelled).compute()
-    return Table(layout, ds, context=DataContext.of(layout, ds, labelled), runtime=runtime)
+    prepared = needed_data(layout, data, labelled)
+    ds = prepared.ds.compute()
+    context = DataContext.of(layout, ds, labelled, where_data=prepared.source)
+    return Table(layout, ds, context=context, runtime=runtime)
 
 
 def slab_table(
@@ -143,10 +147,13 @@ class SlabSource:
         steps: dict | None = None,
         runtime: Runtime | None = None,
     ) -> None:
-        ds = needed_data(layout, data, labelled, forecasts)
+        prepared = needed_data(layout, data, labelled, forecasts)
+        ds = prepared.ds
         self.layout = layout
         self.runtime = Runtime.current() if runtime is None else runtime
-        self.context = DataContext.of(layout, ds, labelled, forecasts, steps)
+        self.context = DataContext.of(
+            layout, ds, labelled, forecasts, steps, where_data=prepared.source
+        )
         self.labelled = self.context.labelled
         self.coords = self.context.coords
         self.grid = layout.grid(ds.sizes, not self.context.forecasts)

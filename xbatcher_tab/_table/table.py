@@ -81,18 +81,20 @@ class DataContext:
         labelled: bool | None = None,
         forecasts: bool | None = None,
         steps: dict | None = None,
+        where_data: xr.Dataset | None = None,
     ) -> DataContext:
         """The context of ``ds`` as the whole data (``labelled`` default: whether it
         holds the target variable; ``forecasts`` default: whether it is unlabelled;
         ``steps``: how to label cells past the end of some dims, see
         :class:`~xbatcher_tab._core.coords.Labels`). Evaluates ``where`` on it (a callable
-        ``where`` runs on the whole, possibly lazy, data; its mask is computed)."""
+        ``where`` runs on the whole, possibly lazy, data as the user gave it,
+        ``where_data``, every variable; its mask is computed and aligned by label)."""
         labelled = layout.labelled(ds) if labelled is None else labelled
         forecasts = (not labelled) if forecasts is None else (forecasts and not labelled)
         return cls(
             coordinate_values(ds, layout.dims, steps),
             labelled,
-            resolve_where(layout.where, ds, layout.dims),
+            resolve_where(layout.where, ds, layout.dims, where_data),
             {d: int(ds.sizes[d]) for d in layout.dims},
             forecasts,
         )
