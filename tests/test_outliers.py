@@ -334,3 +334,18 @@ def test_clip_clips_integer_data(dtype):
             outlier_action="clip",
             dtype=dtype,
         ).tabularize(ds)
+
+
+def test_labels_keep_the_targets_dtype_whatever_the_action():
+    """An integer target under a rule: clip and drop give labels of its dtype; 'nan',
+    which would need a float (it turned y into float32 before), is refused."""
+    ds = xt.datasets.tasmax(time=6, lat=4, lon=5)
+    ds["tasmax"] = ds.tasmax.round().astype("int32")
+    ds["tasmax"][2, 1, 1] = 1000
+    label = xt.Target("tasmax", lead={"time": 1})
+    rule = {"tasmax": ("range", 150, 350)}
+    for action in ("clip", "drop"):
+        tab = xt.WindowTabularizer({"time": 2}, target=label, outliers=rule, outlier_action=action)
+        assert tab.tabularize(ds).y.dtype == np.int32
+    with pytest.raises(ValueError, match="would make outlier labels NaN, which the target"):
+        xt.WindowTabularizer({"time": 2}, target=label, outliers=rule).fit(ds)

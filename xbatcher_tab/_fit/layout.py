@@ -217,12 +217,19 @@ def learn_layout(
     target_attrs = dict(ds[target_name].attrs) if target is not None else {}
     window = make_window_spec(input_dims, input_overlap, sizes, lead, boundary)
     check_pad_dtype(window, np_dtype)
-    check_outliers(outliers, names, target_name)
+    rules = check_outliers(outliers, names, target_name)
     outlier_action = check_choice("outlier_action", outlier_action, ACTIONS)
     if outlier_action == "nan" and outliers and np_dtype.kind != "f":
         raise ValueError(
             f"outlier_action='nan' makes outliers NaN, which dtype {np_dtype} cannot hold; "
             "use a float dtype, or outlier_action='clip' or 'drop'"
+        )
+    labels = ds[target_name].dtype if target_name in rules else None
+    if outlier_action == "nan" and labels is not None and labels.kind != "f":
+        raise ValueError(  # labels keep the target's dtype whatever the action
+            f"outlier_action='nan' would make outlier labels NaN, which the target "
+            f"{target_name!r} ({labels}) cannot hold; use outlier_action='clip' or 'drop', "
+            "or a float target (ds[target].astype('float32'))"
         )
     periods = {**boundary_periods(boundary)}
     dims = sample_order(ds, names, target_name)
