@@ -394,3 +394,32 @@ def test_window_data_indexing_like_sklearn():
     frame = pd.DataFrame({"a": [1]})
     with pytest.raises(TypeError, match="data must be an xarray"):
         WindowData(frame)
+
+
+def test_the_last_days_without_the_target_give_tomorrows_rows():
+    """The operational case: features only, exactly one window long. transform,
+    sample_coords and a Pipeline's predict give the one window per cell whose label is
+    tomorrow (they refused it as shorter than the window plus the lead, while
+    xt.predict took it); the rows are the last days' values, read by hand."""
+    from sklearn.pipeline import make_pipeline
+
+    ds = two_variables()
+    tab = make_tab(input_dims={"time": 3}, input_overlap={})  # tasmax -> heat tomorrow
+    model = make_pipeline(tab, Ridge()).fit(ds, tab.fit(ds).target_values(ds))
+    last = ds[["tasmax"]].isel(time=slice(-3, None))
+    X = tab.transform(last)
+    coords = tab.sample_coords(last)
+    by_hand = np.stack(
+        [
+            last.tasmax.isel(lat=la, lon=lo).values
+            for la, lo in zip(
+                coords["lat"].map(list(ds.lat.values).index),
+                coords["lon"].map(list(ds.lon.values).index),
+                strict=True,
+            )
+        ]
+    )
+    np.testing.assert_array_equal(X, by_hand.astype(X.dtype))
+    assert (coords["time"] == ds.time.values[-1] + np.timedelta64(1, "D")).all()
+    assert len(X) == ds.sizes["lat"] * ds.sizes["lon"]
+    np.testing.assert_allclose(model.predict(last), model[-1].predict(X))

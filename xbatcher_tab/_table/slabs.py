@@ -70,9 +70,11 @@ def needed_data(
 ) -> Prepared:
     """``data`` prepared (:func:`prepare`), its lengths checked for the windows a table
     cuts: the label must lie inside along lead dims unless ``forecasts`` (default:
-    only when ``labelled`` is False)."""
-    forecasts = (labelled is False) if forecasts is None else forecasts
+    when the data is unlabelled, asked to be or without the target)."""
     prepared = prepare(layout, data, labelled)
+    # data without labels gives forecasts (windows whose label lies past its end), as
+    # the table's context does (DataContext.of): the label need not fit inside it
+    forecasts = (not prepared.labelled) if forecasts is None else forecasts
     check_lengths(layout, prepared.ds, prepared.labelled, forecasts)
     return prepared
 
