@@ -353,3 +353,102 @@ def test_predict_takes_float64_modules_and_two_input_keras_models_and_tensor_ind
     np.testing.assert_array_equal(data[torch.tensor(3)][0].numpy(), data[3][0].numpy())
     with pytest.raises(TypeError, match="index must be an integer"):
         data[torch.tensor(3.0)]
+
+
+def _epoch(dataset, workers: int, persistent: bool = False, loader=None) -> list[np.ndarray]:
+    if loader is None:
+        loader = DataLoader(
+            dataset, batch_size=None, num_workers=workers, persistent_workers=persistent
+        )
+    return [b[0].numpy() for b in loader]
+
+
+def test_set_epoch_reaches_persistent_workers():
+    """With persistent workers, set_epoch(1) gives epoch 1's order (every epoch was the
+    first before): the same batches as a fresh loader at epoch 1."""
+    ds = small(time=12)
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+    options = dict(batch_size=40, shuffle=True, random_state=0)
+    data = WindowIterableDataset(tab, ds, **options)
+    loader = DataLoader(data, batch_size=None, num_workers=2, persistent_workers=True)
+    first = _epoch(data, 2, loader=loader)
+    data.set_epoch(1)
+    second = _epoch(data, 2, loader=loader)
+    fresh = WindowIterableDataset(tab, ds, **options)
+    fresh.set_epoch(1)
+    reference = _epoch(fresh, 2)
+    assert len(second) == len(reference)
+    for a, b in zip(second, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second, strict=False))
+
+
+def test_start_resumes_the_loaders_epoch_with_workers():
+    """start=k with 2 workers gives the loader's batches k, k+1, ... of the full epoch
+    (each worker skipped k of its own before: 2k batches lost)."""
+    ds = small(time=12)
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+    options = dict(batch_size=20, shuffle=True, random_state=4)
+    full = _epoch(WindowIterableDataset(tab, ds, **options), 2)
+    for k in (1, 2, 3):
+        resumed = _epoch(WindowIterableDataset(tab, ds, start=k, **options), 2)
+        assert len(resumed) == len(full) - k
+        for a, b in zip(resumed, full[k:], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_workers_augment_with_streams_of_their_own():
+    """Each worker's batch k draws from its own stream (worker 0 and worker 1 flipped
+    alike before); one process and the same seed repeat exactly."""
+    ds = small(time=12)
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+
+    def mark(X, y, coords, rng):  # each batch's label: its generator's first draw
+        return X, np.full_like(y, rng.random()), coords
+
+    data = WindowIterableDataset(tab, ds, batch_size=20, augment=mark, random_state=1)
+    draws = [float(b[1][0]) for b in DataLoader(data, batch_size=None, num_workers=2)]
+    assert draws[0] != draws[1] and len(set(draws)) == len(draws)
+    again = [float(b[1][0]) for b in DataLoader(data, batch_size=None, num_workers=2)]
+    assert draws == again
+
+
+def test_ranks_without_a_common_seed_are_refused():
+    ds = small(time=12)
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+    with pytest.raises(ValueError, match="needs random_state: the processes draw no common"):
+        WindowIterableDataset(tab, ds, rank=0, world_size=2, shuffle=True)
+    shared = WindowIterableDataset(tab, ds, rank=0, world_size=2, shuffle=True, random_state=3)
+    assert shared.options.random_state == 3
+
+
+def _rank_epoch(rank: int, world: int, store: str, out: str) -> None:
+    """One rank of a two-process gloo group: its share of a shuffled epoch, seeded by
+    nobody (rank 0 draws, the others receive)."""
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"file://{store}", rank=rank, world_size=world
+    )
+    try:
+        ds = small(time=12)
+        tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+        data = WindowIterableDataset(tab, ds, batch_size=25, shuffle=True)
+        rows = np.concatenate([b[0].numpy() for b in DataLoader(data, batch_size=None)])
+        np.save(f"{out}.{rank}.npy", rows)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ranks_shuffle_one_epoch_without_a_seed(tmp_path):
+    """In distributed training without random_state, rank 0's seed reaches every rank:
+    the ranks share one epoch, each sample once (each drew its own before: 34 of 140
+    samples twice, 34 never)."""
+    import torch.multiprocessing as mp
+
+    out = str(tmp_path / "rows")
+    mp.spawn(_rank_epoch, args=(2, str(tmp_path / "store"), out), nprocs=2, join=True)
+    shares = [np.load(f"{out}.{r}.npy") for r in range(2)]
+    tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
+    X = tab.fit(small(time=12)).transform(small(time=12))
+    assert not set(as_set(shares[0])) & set(as_set(shares[1]))
+    assert as_set(np.concatenate(shares)) == as_set(X)

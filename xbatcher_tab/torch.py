@@ -229,8 +229,6 @@ class WindowIterableDataset(IterableDataset):
         self.data = data
         self.shape = shape
         opts = BatchOptions.from_kwargs("WindowIterableDataset", options, batch_size=256)
-        needed = bool(opts.shuffle) or opts.augment is not None
-        self.options = opts.replace(random_state=drawn_seed(opts.random_state, needed))
         if (rank is None) != (world_size is None):
             raise ValueError("give rank and world_size together, or neither")
         if world_size is not None:
@@ -239,16 +237,44 @@ class WindowIterableDataset(IterableDataset):
             if rank >= world_size:
                 raise ValueError(f"rank must be an integer in [0, {world_size}), got {rank}")
         self.rank, self.world_size = rank, world_size
-        self.epoch = 0
+        needed = bool(opts.shuffle) or opts.augment is not None
+        self.options = opts.replace(random_state=self._one_seed(opts.random_state, needed))
+        # the epoch in shared memory: set_epoch reaches persistent workers too
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._owner = os.getpid()  # a DataLoader's worker is another process
+
+    def _one_seed(self, random_state: object, needed: bool) -> object:
+        """The seed every worker and rank shares: given, drawn here for one process, or
+        drawn by rank 0 and sent to the others in distributed training (each drawing
+        its own would shuffle different epochs, losing and repeating samples)."""
+        if random_state is not None or not needed:
+            return drawn_seed(random_state, needed)
+        dist = torch.distributed
+        if self.world_size is None and dist.is_available() and dist.is_initialized():
+            seed = [drawn_seed(None, True) if dist.get_rank() == 0 else None]
+            dist.broadcast_object_list(seed, src=0)
+            return seed[0]
+        if self.world_size is not None and self.world_size > 1:
+            raise ValueError(
+                "shuffle or augment with rank and world_size given needs random_state: "
+                "the processes draw no common seed without torch.distributed, so each "
+                "would shuffle its own epoch (samples lost and repeated); give every rank "
+                "the same random_state"
+            )
+        return drawn_seed(None, True)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch to iterate next: its order is derived from ``random_state`` and the
         epoch (as ``DistributedSampler.set_epoch``), the same in every worker and rank."""
-        self.epoch = check_int("epoch", epoch, 0)
+        self._epoch.fill_(check_int("epoch", epoch, 0))
 
-    def shard(self) -> Shard:
-        """This worker's and rank's share of the epoch."""
+    def shard(self, worker: int | None = None) -> Shard:
+        """This worker's and rank's share of the epoch (``worker``: the share of the
+        worker it plays, by default its own)."""
         rank, world = self.rank, self.world_size
         if world is None:
             dist = torch.distributed
@@ -257,18 +283,28 @@ class WindowIterableDataset(IterableDataset):
             else:
                 rank, world = 0, 1
         info = get_worker_info()
-        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        return Shard(rank * workers + worker, world * workers)
+        own, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        return Shard(rank * workers + (own if worker is None else worker), world * workers)
 
     def __iter__(self):
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        # start counts the batches of this process's loader, which takes them from its
+        # workers in turn, worker 0 first: resuming at batch k, worker w plays the share
+        # of batch k + w and skips that share's batches before k, so the loader gives
+        # batches k, k + 1, ... of the full epoch, in order
+        start = self.options.start
+        played = (worker + start) % workers
         options = self.options.replace(
-            random_state=epoch_seed(self.options.random_state, self.epoch)
+            random_state=epoch_seed(self.options.random_state, self.epoch),
+            start=len(range(played, start, workers)),
         )
         layout = self.tab.get_layout()
         labelled = layout.labelled(self.data)
         runtime = self.tab._runtime()
         with computing_in(self._owner):
-            for batch in iter_batches(layout, self.data, options, self.shard(), runtime=runtime):
+            shard = self.shard(played)
+            for batch in iter_batches(layout, self.data, options, shard, runtime=runtime):
                 x = shaped(layout, batch.X, self.shape)
                 parts = (x,) if not labelled else (x, batch.y)
                 if labelled and layout.weight is not None:

@@ -64,17 +64,21 @@ def iter_batches(
     )
     rows = (source.rows(ids) for ids in batches)
     if options.augment is not None:
-        rows = augmented(rows, options.augment, seed, options.start)
+        rows = augmented(rows, options.augment, seed, options.start, shard or Shard())
     return prefetched(rows, options.prefetch)
 
 
-def augmented(batches: Iterable[Tabular], augment, seed, start: int = 0) -> Iterator[Tabular]:
+def augmented(
+    batches: Iterable[Tabular], augment, seed, start: int = 0, shard: Shard | None = None
+) -> Iterator[Tabular]:
     """Apply ``augment(X, y, coords, rng)`` to each batch; batch ``k``'s generator is
     seeded by ``seed`` and ``k`` (counting from ``start``), so an epoch repeats and a
-    resumed epoch gives the batches the full one gives."""
+    resumed epoch gives the batches the full one gives; with a ``shard`` of several,
+    by its index too, so that no two shares augment alike."""
     entropy = np.random.SeedSequence(seed).entropy
+    own = [shard.index] if shard is not None and shard.count > 1 else []
     for k, batch in enumerate(batches, start=start):
-        rng = np.random.default_rng([entropy, k])
+        rng = np.random.default_rng([entropy, *own, k])
         yield Tabular(*augment(batch.X, batch.y, batch.coords, rng))
 
 
