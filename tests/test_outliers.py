@@ -349,3 +349,30 @@ def test_labels_keep_the_targets_dtype_whatever_the_action():
         assert tab.tabularize(ds).y.dtype == np.int32
     with pytest.raises(ValueError, match="would make outlier labels NaN, which the target"):
         xt.WindowTabularizer({"time": 2}, target=label, outliers=rule).fit(ds)
+
+
+@pytest.mark.parametrize("action", ["nan", "clip", "drop"])
+def test_scaling_learns_from_the_cells_the_table_holds(action):
+    """A pole decoded as 0 K under a ("range", 150, 350) rule: scale=True takes its
+    mean and std from the cells the rows are made of, the outliers left out ("nan",
+    "drop") or clipped ("clip"), by hand (they counted the zeros: mean 0.35 and std
+    0.21 in the scaled features); pieces give the statistics of their union."""
+    ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    ds["tasmax"][:, 0, :] = 0.0
+    rule = {"tasmax": ("range", 150, 350)}
+    tab = xt.WindowTabularizer(
+        {"time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        scale=True,
+        outliers=rule,
+        outlier_action=action,
+    )
+    tab.fit(ds)
+    cells = ds.tasmax.values.astype(np.float64)
+    cells = np.clip(cells, 150, 350) if action == "clip" else cells[(cells >= 150) & (cells <= 350)]
+    mean, std = tab.layout_.scaling["tasmax"]
+    assert mean == pytest.approx(cells.mean(), rel=1e-9)
+    assert std == pytest.approx(cells.std(), rel=1e-6)
+    for piece in (ds.isel(time=slice(0, 3)), ds.isel(time=slice(3, None))):
+        tab.partial_fit(piece) if piece.time[0] != ds.time[0] else tab.fit(piece)
+    assert tab.layout_.scaling["tasmax"] == pytest.approx((mean, std), rel=1e-9)

@@ -29,12 +29,6 @@ def learn_values(
     fitted attributes that hold them (``moments_``, ``outlier_stats_``, ``outliers_``).
     ``before``: those attributes after the earlier pieces (empty for the first)."""
     fitted: dict = {}
-    if scale:
-        piece = moments(ds, layout.variables)
-        if "moments_" in before:
-            piece = {v: merge(before["moments_"][v], piece[v]) for v in layout.variables}
-        fitted["moments_"] = piece
-        layout = dataclasses.replace(layout, scaling=scaling(piece))
     rules = check_outliers(outliers, layout.variables, layout.target)
     if rules:  # bounds from the pieces so far; outliers_ counts what they flag
         stats, bounds, summary = learn_outliers(
@@ -42,6 +36,12 @@ def learn_values(
         )
         fitted.update(outlier_stats_=stats, outliers_=summary)
         layout = dataclasses.replace(layout, outliers=bounds)
+    if scale:  # of the cells as the table has them: outliers left out, or clipped
+        piece = moments(as_tabled(ds, layout), layout.variables)
+        if "moments_" in before:
+            piece = {v: merge(before["moments_"][v], piece[v]) for v in layout.variables}
+        fitted["moments_"] = piece
+        layout = dataclasses.replace(layout, scaling=scaling(piece))
     if not before and layout.target in layout.variables and not layout.window.leads:
         warnings.warn(
             f"the target variable {layout.target!r} is also a feature and the target has "
@@ -51,6 +51,25 @@ def learn_values(
             stacklevel=4,
         )
     return layout, fitted
+
+
+def as_tabled(ds: xr.Dataset, layout: Layout) -> xr.Dataset:
+    """The feature variables' cells as the table holds them under the layout's outlier
+    bounds: clipped (``"clip"``) or left out (``"nan"``, ``"drop"``: no kept row holds
+    them), so that scaling learns from the cells the rows are made of. Lazy for
+    dask-backed data."""
+    if not layout.outliers:
+        return ds
+    out = {}
+    for v, (lo, hi) in layout.outliers.items():
+        if v not in layout.variables:
+            continue
+        var = ds[v]
+        if layout.outlier_action == "clip":
+            out[v] = var.clip(lo, hi)
+        else:
+            out[v] = var.where((var >= lo) & (var <= hi))
+    return ds.assign(out)
 
 
 def same_layout(piece: Layout, first: Layout) -> None:
