@@ -33,7 +33,7 @@ __all__ = ["WindowPyDataset"]
 
 class WindowPyDataset(keras.utils.PyDataset):
     """Batches of the window table for ``model.fit``: ``(x, y)``, ``(x, y, weight)``
-    with the tabularizer's ``weight``, or ``x`` alone for data without the target.
+    with the tabularizer's ``weight``, or ``(x,)`` for data without the target.
 
     Parameters
     ----------

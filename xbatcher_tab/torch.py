@@ -306,10 +306,7 @@ class WindowIterableDataset(IterableDataset):
             shard = self.shard(played)
             for batch in iter_batches(layout, self.data, options, shard, runtime=runtime):
                 x = shaped(layout, batch.X, self.shape)
-                if not labelled:  # x alone, as the map-style dataset gives it
-                    yield as_tensors(x)
-                    continue
-                parts = (x, batch.y)
-                if layout.weight is not None:
+                parts = (x,) if not labelled else (x, batch.y)
+                if labelled and layout.weight is not None:
                     parts += (self.tab.sample_weight(batch.coords),)
                 yield as_tensors(parts)

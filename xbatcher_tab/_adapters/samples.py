@@ -38,13 +38,10 @@ class Batch:
     y: np.ndarray | None
     w: np.ndarray | None
 
-    def parts(self) -> object:
-        """What a loader yields: ``(x, y)``, ``(x, y, w)``, or ``x`` alone without
-        labels (``x`` itself a pair ``(windows, extras)`` when rows have columns with
-        no window position)."""
-        if self.y is None:
-            return self.x
-        return (self.x, self.y) + ((self.w,) if self.w is not None else ())
+    def parts(self) -> tuple:
+        """``(x, y)``, ``(x, y, w)`` or ``(x,)``: what a loader yields."""
+        out = (self.x,) if self.y is None else (self.x, self.y)
+        return out + ((self.w,) if self.w is not None and self.y is not None else ())
 
 
 def shaped(layout: Layout, X: np.ndarray, shape: str, channels_last: bool = False):
