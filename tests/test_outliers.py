@@ -376,3 +376,27 @@ def test_scaling_learns_from_the_cells_the_table_holds(action):
     for piece in (ds.isel(time=slice(0, 3)), ds.isel(time=slice(3, None))):
         tab.partial_fit(piece) if piece.time[0] != ds.time[0] else tab.fit(piece)
     assert tab.layout_.scaling["tasmax"] == pytest.approx((mean, std), rel=1e-9)
+
+
+def test_one_sided_rules_clip_integers_and_scaling_sees_the_clipped_cells():
+    """("range", -inf, 280) with clip on integer data clips the top only (it crashed);
+    the scaling's moments are those of the integer cells the table holds."""
+    ds = xt.datasets.tasmax(time=6, lat=4, lon=5)
+    ds["tasmax"] = (ds.tasmax * 10).round().astype("int32")
+    tab = xt.WindowTabularizer(
+        {"time": 2},
+        outliers={"tasmax": ("range", -np.inf, 2800.5)},
+        outlier_action="clip",
+        dtype="int32",
+    )
+    X = tab.fit(ds).transform(ds)
+    assert X.max() == 2800 and X.min() == ds.tasmax.min()
+    scaled = xt.WindowTabularizer(
+        {"time": 2},
+        outliers={"tasmax": ("range", -np.inf, 2800.5)},
+        outlier_action="clip",
+        scale=True,
+    ).fit(ds)
+    cells = np.minimum(ds.tasmax.values, 2800).astype(np.float64)
+    mean, std = scaled.layout_.scaling["tasmax"]
+    assert mean == pytest.approx(cells.mean(), rel=1e-12) and std == pytest.approx(cells.std())

@@ -38,7 +38,7 @@ def outcomes(tmp_path: Path, name: str, plugins: list[str]) -> dict[str, str]:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": env_path},
+        env={**os.environ, "PYTHONPATH": env_path, "XBATCHER_TAB_SWAPPED": str(tmp_path / "mark")},
         timeout=600,
     )
     assert report.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -60,6 +60,7 @@ def outcomes(tmp_path: Path, name: str, plugins: list[str]) -> dict[str, str]:
 def test_xbatchers_suite_passes_with_our_generator(tmp_path):
     theirs = outcomes(tmp_path, "theirs", [])
     ours = outcomes(tmp_path, "ours", ["tests.xbatcher_swap"])
+    assert (tmp_path / "mark").read_text() == "xbatcher_tab.generator"  # ours ran
     assert set(ours) == set(theirs) and len(theirs) > 50  # the same tests ran
     passed = {k for k, v in theirs.items() if v == "passed"}
     lost = sorted(k for k in passed if ours[k] != "passed")

@@ -28,6 +28,7 @@ from ._core.optional import require
 from ._core.params import Options, validate_params
 from ._core.seeds import drawn_seed, epoch_seed
 from ._table.batches import Shard, iter_batches
+from ._table.slabs import SlabSource
 from .tabularizer import WindowTabularizer, fitted
 
 torch = require("torch", "torch", "xbatcher_tab.torch")
@@ -73,7 +74,9 @@ class WindowDataset(Dataset):
     Notes
     -----
     Items are ``(x, y)`` tensors, ``(x, y, w)`` with the tabularizer's ``weight``, or
-    ``x`` alone for data without the target variable. Its length is the number of
+    ``(x,)`` for data without the target variable (a one-element tuple, so that an
+    ``x`` that is itself the pair ``(windows, extras)`` never reads as ``(x, y)``). Its
+    length is the number of
     samples kept (after ``dropna`` and ``where``). A ``DataLoader`` gathers each batch
     in one call, through ``__getitems__``, not one call per sample; worker processes
     receive the dataset without the data it read, and read it again.
@@ -250,14 +253,15 @@ class WindowIterableDataset(IterableDataset):
         if random_state is not None or not needed:
             return drawn_seed(random_state, needed)
         dist = torch.distributed
-        if self.world_size is None and dist.is_available() and dist.is_initialized():
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             seed = [drawn_seed(None, True) if dist.get_rank() == 0 else None]
             dist.broadcast_object_list(seed, src=0)
             return seed[0]
         if self.world_size is not None and self.world_size > 1:
             raise ValueError(
                 "shuffle or augment with rank and world_size given needs random_state: "
-                "the processes draw no common seed without torch.distributed, so each "
+                "the processes draw no common seed without an initialised "
+                "torch.distributed (make the dataset after init_process_group), so each "
                 "would shuffle its own epoch (samples lost and repeated); give every rank "
                 "the same random_state"
             )
@@ -304,6 +308,12 @@ class WindowIterableDataset(IterableDataset):
         runtime = self.tab._runtime()
         with computing_in(self._owner):
             shard = self.shard(played)
+            if start and workers > 1 and shard.by_slabs(SlabSource(layout, self.data)):
+                raise ValueError(
+                    f"start={start} with {workers} DataLoader workers over dask-backed data "
+                    "shared by slabs cannot resume exactly yet (the workers' shares differ "
+                    "in batches): resume with num_workers=0 or 1, or load the data"
+                )
             for batch in iter_batches(layout, self.data, options, shard, runtime=runtime):
                 x = shaped(layout, batch.X, self.shape)
                 parts = (x,) if not labelled else (x, batch.y)

@@ -231,7 +231,8 @@ def matching_positions(values, labels) -> np.ndarray:
 
 
 def label_positions(values, labels, dim: Hashable, owner: str, hint: str = "") -> np.ndarray:
-    """Position of each of ``labels`` on the axis ``values``; a ``ValueError`` naming
+    """Position of each of ``labels`` on the axis ``values`` (float labels within
+    float32 rounding, see :func:`matching_positions`); a ``ValueError`` naming
     ``owner`` (what the axis belongs to) for labels that are not on it.
 
     Examples

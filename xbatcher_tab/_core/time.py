@@ -105,20 +105,23 @@ def infer_frequency(values: np.ndarray) -> str | None:
 
 
 def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
-    """Where labels that step regularly skip steps: ``(label, next label)`` at each
-    gap. Empty for a regular step, a calendar frequency, or labels irregular in another
-    way (no common step of which every step is a multiple).
+    """Where time labels that step regularly skip steps: ``(label, next label)`` at
+    each gap. Empty for a regular step, a calendar frequency, labels irregular in
+    another way (no common step of which every step is a multiple), numbers (pressure
+    levels and depths are irregular grids, not gappy ones), and steps that skip only
+    29 February (a ``noleap`` calendar's days written as datetime64).
 
     Examples
     --------
-    >>> skipped_steps(np.array([0, 1, 2, 5, 6]))
-    [(np.int64(2), np.int64(5))]
-    >>> skipped_steps(np.array([0.0, 1.0, 2.5])), skipped_steps(np.arange(4))
+    >>> days = np.array(["2000-01-01", "2000-01-02", "2000-01-04"], dtype="datetime64[D]")
+    >>> [str(a) for a, _ in skipped_steps(days)]
+    ['2000-01-02']
+    >>> skipped_steps(np.array([0, 1, 2, 5, 6])), skipped_steps(days[:2])
     ([], [])
     """
     values = np.asarray(values)
     kind = label_kind(values)
-    if len(values) < 3 or kind == "other" or regular_step(values) is not None:
+    if len(values) < 3 or kind not in ("datetime", "cftime") or regular_step(values) is not None:
         return []
     if infer_frequency(values) is not None:
         return []
@@ -136,7 +139,19 @@ def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
     whole = np.round(ratio)
     if not np.allclose(ratio, whole, rtol=0, atol=1e-6) or (whole == 1).sum() < (whole > 1).sum():
         return []  # no common step: irregular, not gappy
-    return [(values[i], values[i + 1]) for i in np.flatnonzero(whole > 1)]
+    gaps = []
+    for i in np.flatnonzero(whole > 1):
+        a, b = values[i], values[i + 1]
+        missing = [a + (b - a) * k / int(whole[i]) for k in range(1, int(whole[i]))]
+        if kind == "datetime" and all(_is_leap_day(m) for m in missing):
+            continue  # a noleap calendar's days as datetime64: nothing is missing
+        gaps.append((a, b))
+    return gaps
+
+
+def _is_leap_day(label: object) -> bool:
+    stamp = pd.Timestamp(label)
+    return stamp.month == 2 and stamp.day == 29
 
 
 def labels_after(values: np.ndarray, count: int, step: object) -> np.ndarray:

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .layout import Layout
 from .moments import merge, moments, scaling
-from .outliers import check_outliers, learn_outliers
+from .outliers import check_outliers, clipped, flagged, learn_outliers
 
 __all__ = ["learn_values", "same_layout"]
 
@@ -65,10 +65,24 @@ def as_tabled(ds: xr.Dataset, layout: Layout) -> xr.Dataset:
         if v not in layout.variables:
             continue
         var = ds[v]
-        if layout.outlier_action == "clip":
-            out[v] = var.clip(lo, hi)
+        bounds = (lo, hi)
+        if layout.outlier_action == "clip":  # as the table clips (integers inside)
+            out[v] = xr.apply_ufunc(
+                clipped,
+                var,
+                kwargs={"bounds": bounds},
+                dask="parallelized",
+                output_dtypes=[var.dtype],
+            )
         else:
-            out[v] = var.where((var >= lo) & (var <= hi))
+            marked = xr.apply_ufunc(
+                flagged,
+                var,
+                kwargs={"bounds": bounds},
+                dask="parallelized",
+                output_dtypes=[bool],
+            )
+            out[v] = var.where(~marked)
     return ds.assign(out)
 
 

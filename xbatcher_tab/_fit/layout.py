@@ -456,7 +456,9 @@ def check_coordinates(
     """The direction of each dim's coordinate (see :func:`~xbatcher_tab._core.coords.direction`),
     after checking what windows and maps need of it: no repeated label anywhere (cells
     are found by label), sorted labels along windowed and lead dims (a window's cells
-    are neighbours), and time running forward along a lead dim at fit (the label lies
+    are neighbours), time labels that skip no step there (see
+    :func:`~xbatcher_tab._core.time.skipped_steps`), and time running forward along a
+    lead dim at fit (the label lies
     after the window; later data in the other direction is reversed, see
     :func:`in_layout_order`). ``fitted``: the directions learnt at fit, when checking
     later data."""
@@ -480,7 +482,8 @@ def check_coordinates(
                 f"the data's {d!r} coordinate is not sorted: a window's cells along {d!r} "
                 f"must be neighbours; sort the data with ds.sortby({d!r})"
             )
-        gaps = skipped_steps(labels.values) if windowed and way != 0 else []
+        joins = window.lead(d) or (d in window.dims and window.size(d) > 1)
+        gaps = skipped_steps(labels.values) if joins and way != 0 else []
         if gaps:
             first, after = gaps[0]
             raise ValueError(

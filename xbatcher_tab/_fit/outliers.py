@@ -235,8 +235,10 @@ def clipped(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     if values.dtype.kind not in "iu":
         return values
     info = np.iinfo(values.dtype)
-    lo = max(math.ceil(bounds[0]), info.min)
-    hi = min(math.floor(bounds[1]), info.max)
+    lo = max(math.ceil(bounds[0]), info.min) if math.isfinite(bounds[0]) else info.min
+    hi = min(math.floor(bounds[1]), info.max) if math.isfinite(bounds[1]) else info.max
+    if bounds[0] == math.inf or bounds[1] == -math.inf:
+        lo, hi = 1, 0  # no value inside
     if lo > hi:
         raise ValueError(
             f"outlier_action='clip' needs an integer inside the bounds ({bounds[0]:g}, "
