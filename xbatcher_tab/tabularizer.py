@@ -20,7 +20,8 @@ from ._core.window import Target
 from ._engine.runtime import Runtime
 from ._fit.fitting import learn_values, same_layout
 from ._fit.layout import Layout, learn_layout
-from ._fit.selection import check_dropna
+from ._fit.outliers import ACTIONS
+from ._fit.selection import DROPNA, check_dropna
 from ._table.outputs import TableOutputs
 from ._table.table import Tabular as Tabular  # importable here as before
 
@@ -190,7 +191,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         "input_overlap": Checked("make_window_spec, against input_dims"),
         "variables": Checked("check_variables, against the data's variables"),
         "target": Checked("check_target, against the data's variables"),
-        "dropna": Options(True, False, "target"),
+        "dropna": Options(*DROPNA),
         "dtype": Checked("check_dtype"),
         "center": Checked("check_center, against the variables"),
         "scale": Boolean(),
@@ -202,7 +203,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         "n_jobs": Jobs(),
         "center_reference": Boolean(),
         "outliers": Checked("check_outliers, against the variables"),
-        "outlier_action": Options("nan", "clip", "drop"),
+        "outlier_action": Options(*ACTIONS),
     }
 
     @keyword_only(2, POSITIONAL_BEFORE)

@@ -240,8 +240,7 @@ class WindowIterableDataset(IterableDataset):
             if rank >= world_size:
                 raise ValueError(f"rank must be an integer in [0, {world_size}), got {rank}")
         self.rank, self.world_size = rank, world_size
-        needed = bool(opts.shuffle) or opts.augment is not None
-        self.options = opts.replace(random_state=self._one_seed(opts.random_state, needed))
+        self.options = opts.replace(random_state=self._one_seed(opts.random_state, opts.random))
         # the epoch in shared memory: set_epoch reaches persistent workers too
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._owner = os.getpid()  # a DataLoader's worker is another process

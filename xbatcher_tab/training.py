@@ -112,7 +112,7 @@ def fit_batches(
             f"{type(steps[-1]).__name__}.partial_fit takes no sample_weight, but the "
             "tabularizer has a weight"
         )
-    seed = drawn_seed(options.random_state, bool(options.shuffle) or options.augment is not None)
+    seed = drawn_seed(options.random_state, options.random)
     total = None if tab.get_layout().selects else tab.count_samples(data)
 
     def passes(n_fitted, k, desc):

@@ -73,8 +73,7 @@ class WindowDataIter(xgboost.DataIter):
         opts = BatchOptions.from_kwargs("WindowDataIter", options, batch_size=262144, prefetch=1)
         tab = fitted_with_target(tab, data, "WindowDataIter")
         # every pass must repeat the same batches: one seed, fixed here
-        needed = bool(opts.shuffle) or opts.augment is not None
-        opts = opts.replace(random_state=drawn_seed(opts.random_state, needed))
+        opts = opts.replace(random_state=drawn_seed(opts.random_state, opts.random))
         self.tab = tab
         self.data = data
         self.options = opts

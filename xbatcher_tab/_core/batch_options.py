@@ -134,6 +134,12 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, pr
     def replace(self, **changes: object) -> BatchOptions:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def random(self) -> bool:
+        """Whether the batches draw random numbers (a shuffle or an augmentation): then
+        a seed must be fixed once for every pass, worker and rank to agree."""
+        return bool(self.shuffle) or self.augment is not None
+
     def as_kwargs(self) -> dict:
         """The options as keyword arguments (values not copied)."""
         return {name: getattr(self, name) for name in self.names()}

@@ -13,11 +13,12 @@ import dataclasses
 import warnings
 from collections.abc import Mapping
 
+import numpy as np
 import xarray as xr
 
 from .layout import Layout
 from .moments import merge, moments, scaling
-from .outliers import check_outliers, clipped, flagged, learn_outliers
+from .outliers import apply_bounds, check_outliers, learn_outliers
 
 __all__ = ["learn_values", "same_layout"]
 
@@ -65,24 +66,16 @@ def as_tabled(ds: xr.Dataset, layout: Layout) -> xr.Dataset:
         if v not in layout.variables:
             continue
         var = ds[v]
-        bounds = (lo, hi)
-        if layout.outlier_action == "clip":  # as the table clips (integers inside)
-            out[v] = xr.apply_ufunc(
-                clipped,
-                var,
-                kwargs={"bounds": bounds},
-                dask="parallelized",
-                output_dtypes=[var.dtype],
-            )
-        else:
-            marked = xr.apply_ufunc(
-                flagged,
-                var,
-                kwargs={"bounds": bounds},
-                dask="parallelized",
-                output_dtypes=[bool],
-            )
-            out[v] = var.where(~marked)
+        # as the table applies the bounds; a dropped cell is in no kept row: left out
+        action = "clip" if layout.outlier_action == "clip" else "nan"
+        dtype = var.dtype if action == "clip" else np.result_type(var.dtype, np.float32)
+        out[v] = xr.apply_ufunc(
+            apply_bounds,
+            var,
+            kwargs={"bounds": (lo, hi), "action": action},
+            dask="parallelized",
+            output_dtypes=[dtype],
+        )
     return ds.assign(out)
 
 

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import xarray as xr
 
-from .._core.checks import describe
+from .._core.checks import check_choice
 
-__all__ = ["check_dropna", "check_where"]
+__all__ = ["DROPNA", "check_dropna", "check_where"]
+
+DROPNA = (True, False, "target")
 
 
 def check_dropna(value: object) -> bool | str:
@@ -17,6 +18,7 @@ def check_dropna(value: object) -> bool | str:
 
     Examples
     --------
+    >>> import numpy as np
     >>> check_dropna("target"), check_dropna(np.bool_(True))
     ('target', True)
     >>> check_dropna("yes")
@@ -24,13 +26,7 @@ def check_dropna(value: object) -> bool | str:
     ...
     ValueError: dropna must be True, False or 'target', got 'yes'
     """
-    if value == "target":
-        return "target"
-    if isinstance(value, str):
-        raise ValueError(f"dropna must be True, False or 'target', got {value!r}")
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    raise TypeError(f"dropna must be True, False or 'target', got {describe(value)}")
+    return check_choice("dropna", value, DROPNA)
 
 
 def check_where(value: object) -> object:

@@ -2,7 +2,7 @@
 
 A :class:`Table` composes the pieces that cut a table from data held in memory: each
 feature variable laid out once (:mod:`~xbatcher_tab._engine.features`), the samples kept
-(:mod:`~xbatcher_tab._fit.selection`), the copy engine that writes rows for any ids
+(:mod:`~xbatcher_tab._table.selection`), the copy engine that writes rows for any ids
 (:mod:`~xbatcher_tab._engine.copy`) and their finishing (:mod:`~xbatcher_tab._engine.finish`), and
 the labels and coordinate frames (:mod:`~xbatcher_tab._core.coords`). Ids are always
 *global*: a table cut from a slab of the data (``start`` cells into the outermost dim)
