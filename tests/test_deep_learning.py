@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -434,6 +435,20 @@ def _rank_epoch(rank: int, world: int, store: str, out: str) -> None:
         data = WindowIterableDataset(tab, ds, batch_size=25, shuffle=True)
         rows = np.concatenate([b[0].numpy() for b in DataLoader(data, batch_size=None)])
         np.save(f"{out}.{rank}.npy", rows)
+        # DDP over the same shares, 2 workers a rank: an all-reduce every step, so a
+        # rank with fewer batches would leave the other waiting for ever (7 batches of
+        # 25 shared 4 and 3 before)
+        model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(3, 1))
+        sgd = torch.optim.SGD(model.parameters(), lr=1e-6)
+        steps = 0
+        for epoch in range(2):
+            data.set_epoch(epoch)
+            for x, y in DataLoader(data, batch_size=None, num_workers=2):
+                sgd.zero_grad()
+                ((model(x)[:, 0] - y) ** 2).mean().backward()
+                sgd.step()
+                steps += 1
+        np.save(f"{out}.{rank}.steps.npy", np.array([steps, len(data)]))
     finally:
         torch.distributed.destroy_process_group()
 
@@ -442,30 +457,37 @@ def _rank_epoch(rank: int, world: int, store: str, out: str) -> None:
 def test_ranks_shuffle_one_epoch_without_a_seed(tmp_path):
     """In distributed training without random_state, rank 0's seed reaches every rank:
     the ranks share one epoch, each sample once (each drew its own before: 34 of 140
-    samples twice, 34 never)."""
+    samples twice, 34 never); DDP trains 2 epochs on them without hanging."""
     import torch.multiprocessing as mp
 
     out = str(tmp_path / "rows")
-    mp.spawn(_rank_epoch, args=(2, str(tmp_path / "store"), out), nprocs=2, join=True)
+    ranks = mp.spawn(_rank_epoch, args=(2, str(tmp_path / "store"), out), nprocs=2, join=False)
+    deadline = time.monotonic() + 120
+    while not ranks.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in ranks.processes:
+                process.kill()
+            pytest.fail("the ranks hung (a rank waiting in DDP's all-reduce)")
     shares = [np.load(f"{out}.{r}.npy") for r in range(2)]
+    steps = [np.load(f"{out}.{r}.steps.npy").tolist() for r in range(2)]
+    assert steps == [[8, 4], [8, 4]]  # 7 batches cut to 8: 4 a rank, 2 epochs
     tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
     X = tab.fit(small(time=12)).transform(small(time=12))
     assert not set(as_set(shares[0])) & set(as_set(shares[1]))
     assert as_set(np.concatenate(shares)) == as_set(X)
 
 
-def test_resuming_slab_shares_with_several_workers_is_refused(tmp_path):
-    """Slab shares differ in batches, so a worker's share of the first k batches is not
-    known from k: refused by name (it repeated a batch), exact with one worker."""
+def test_resuming_slab_shares_with_several_workers(tmp_path):
+    """Slab shares of a zarr store resume exactly under 2 workers (refused before: the
+    shares differed in batches, so a worker's part of the first k was unknown)."""
     ds = small(time=24)
     ds.chunk({"time": 6}).to_zarr(tmp_path / "s.zarr", consolidated=False)
     lazy = xr.open_zarr(tmp_path / "s.zarr", consolidated=False)
     tab = xt.WindowTabularizer(input_dims={"time": 3}, target=NEXT_DAY)
     options = dict(batch_size=20, shuffle=True, random_state=2)
-    with pytest.raises(ValueError, match="cannot resume exactly yet"):
-        _epoch(WindowIterableDataset(tab, lazy, start=2, **options), 2)
-    full = _epoch(WindowIterableDataset(tab, lazy, **options), 1)
-    resumed = _epoch(WindowIterableDataset(tab, lazy, start=2, **options), 1)
-    assert len(resumed) == len(full) - 2
-    for a, b in zip(resumed, full[2:], strict=True):
-        np.testing.assert_array_equal(a, b)
+    full = _epoch(WindowIterableDataset(tab, lazy, **options), 2)
+    for k in (1, 2, 3):
+        resumed = _epoch(WindowIterableDataset(tab, lazy, start=k, **options), 2)
+        assert len(resumed) == len(full) - k
+        for a, b in zip(resumed, full[k:], strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -22,7 +22,6 @@ Where the data lives
 # the machinery behind WindowTabularizer.iter_batches, importable here as before
 from ._table.batches import Shard as Shard
 from ._table.batches import augmented as augmented
-from ._table.batches import epoch_ids as epoch_ids
 from ._table.batches import iter_batches as iter_batches
 from ._table.batches import rebatch as rebatch
 

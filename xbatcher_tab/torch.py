@@ -28,6 +28,7 @@ from ._core.optional import require
 from ._core.params import Options, validate_params
 from ._core.seeds import drawn_seed, epoch_seed
 from ._table.batches import Shard, iter_batches
+from ._table.epochs import batch_sizes
 from ._table.slabs import SlabSource
 from .tabularizer import WindowTabularizer, fitted
 
@@ -194,8 +195,11 @@ class WindowIterableDataset(IterableDataset):
 
     Use it with ``DataLoader(ds, batch_size=None, num_workers=k)``: each of the ``k``
     workers (and each of ``world_size`` ranks) iterates a disjoint share of the epoch,
-    whose union is every sample exactly once. Dask-backed data is shared by slabs (each
-    worker reads only its chunks) when it has a slab per share, otherwise by sample.
+    whose union is every sample exactly once (or with ``drop_last``, the full batches
+    that share out evenly). The epoch's batches are planned whole, then dealt out: each
+    rank a run of as many as every other rank (several ranks: the last batches cut
+    smaller until they share out evenly), each worker a run of its rank's, near its own
+    chunks of dask-backed data. ``len(ds)`` is the number of batches of this rank.
 
     Parameters
     ----------
@@ -207,7 +211,9 @@ class WindowIterableDataset(IterableDataset):
         As :class:`WindowDataset`.
     rank, world_size : int, optional
         This process's share among several (distributed training); by default read
-        from ``torch.distributed`` when it is initialised, else one process.
+        from ``torch.distributed`` when it is initialised (when the dataset is made or
+        at :meth:`set_epoch`: a ``DataLoader`` worker has no process group of its own),
+        else from torchrun's ``RANK`` and ``WORLD_SIZE``, else one process.
     {batch_options}
     **options
         The batch options above, keyword only (``batch_size`` defaults to 256 here,
@@ -243,7 +249,15 @@ class WindowIterableDataset(IterableDataset):
         self.options = opts.replace(random_state=self._one_seed(opts.random_state, opts.random))
         # the epoch in shared memory: set_epoch reaches persistent workers too
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        # the process group's (rank, world size), seen where it is initialised (here,
+        # and at set_epoch): a DataLoader's worker process has no process group
+        self._group = torch.zeros(2, dtype=torch.int64).share_memory_()
+        self._note_group()
         self._owner = os.getpid()  # a DataLoader's worker is another process
+        # every share plans the epoch's batches from the samples each slab keeps: under
+        # dropna or where, counted here once (a read of the data), not in every worker
+        source = SlabSource(self.tab.get_layout(), data)
+        self._counts = source.counts() if source.lazy and source.layout.selects else None
 
     def _one_seed(self, random_state: object, needed: bool) -> object:
         """The seed every worker and rank shares: given, drawn here for one process, or
@@ -270,10 +284,28 @@ class WindowIterableDataset(IterableDataset):
     def epoch(self) -> int:
         return int(self._epoch)
 
+    def __len__(self) -> int:
+        """The number of batches this process's loader gives in an epoch (from
+        ``start``): the same on every rank."""
+        shard = self.shard()
+        if self._counts is not None:
+            n = int(self._counts.sum())
+        else:
+            n = int(SlabSource(self.tab.get_layout(), self.data).counts().sum())
+        opts = self.options
+        sizes = batch_sizes(n, opts.batch_size, opts.drop_last, shard.ranks)
+        return max(sizes.size // shard.ranks - opts.start, 0)
+
     def set_epoch(self, epoch: int) -> None:
         """The epoch to iterate next: its order is derived from ``random_state`` and the
         epoch (as ``DistributedSampler.set_epoch``), the same in every worker and rank."""
         self._epoch.fill_(check_int("epoch", epoch, 0))
+        self._note_group()
+
+    def _note_group(self) -> None:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            self._group[0], self._group[1] = dist.get_rank(), dist.get_world_size()
 
     def shard(self, worker: int | None = None) -> Shard:
         """This worker's and rank's share of the epoch (``worker``: the share of the
@@ -283,19 +315,24 @@ class WindowIterableDataset(IterableDataset):
             dist = torch.distributed
             if dist.is_available() and dist.is_initialized():
                 rank, world = dist.get_rank(), dist.get_world_size()
+            elif int(self._group[1]):  # a worker: the group its parent process saw
+                rank, world = int(self._group[0]), int(self._group[1])
+            elif "WORLD_SIZE" in os.environ and "RANK" in os.environ:  # torchrun's
+                rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
             else:
                 rank, world = 0, 1
         info = get_worker_info()
         own, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        return Shard(rank * workers + (own if worker is None else worker), world * workers)
+        return Shard(rank, world, own if worker is None else worker, workers)
 
     def __iter__(self):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         # start counts the batches of this process's loader, which takes them from its
-        # workers in turn, worker 0 first: resuming at batch k, worker w plays the share
-        # of batch k + w and skips that share's batches before k, so the loader gives
-        # batches k, k + 1, ... of the full epoch, in order
+        # workers in turn, worker 0 first (worker w's share holds len(range(w, K, W)) of
+        # the rank's K batches, so the turns hold to the end): resuming at batch k,
+        # worker w plays the share of batch k + w and skips that share's batches before
+        # k, so the loader gives batches k, k + 1, ... of the full epoch, in order
         start = self.options.start
         played = (worker + start) % workers
         options = self.options.replace(
@@ -306,14 +343,10 @@ class WindowIterableDataset(IterableDataset):
         labelled = layout.labelled(self.data)
         runtime = self.tab._runtime()
         with computing_in(self._owner):
-            shard = self.shard(played)
-            if start and workers > 1 and shard.by_slabs(SlabSource(layout, self.data)):
-                raise ValueError(
-                    f"start={start} with {workers} DataLoader workers over dask-backed data "
-                    "shared by slabs cannot resume exactly yet (the workers' shares differ "
-                    "in batches): resume with num_workers=0 or 1, or load the data"
-                )
-            for batch in iter_batches(layout, self.data, options, shard, runtime=runtime):
+            batches = iter_batches(
+                layout, self.data, options, self.shard(played), runtime, self._counts
+            )
+            for batch in batches:
                 x = shaped(layout, batch.X, self.shape)
                 parts = (x,) if not labelled else (x, batch.y)
                 if labelled and layout.weight is not None:

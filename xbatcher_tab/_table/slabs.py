@@ -195,6 +195,17 @@ class SlabSource:
             return np.arange(slab.first_id, slab.first_id + slab.n_samples, dtype=np.int64)
         return self.table(k).valid_ids()
 
+    def counts(self) -> np.ndarray:
+        """The number of samples each slab keeps: from the plan, or under ``dropna`` or
+        ``where`` by reading every slab (lazy data in one dask computation)."""
+        if not self.layout.selects:
+            return np.array([s.n_samples for s in self.slabs], dtype=np.int64)
+        if not self.lazy:
+            return np.array([self.ids(k).size for k in range(len(self.slabs))], dtype=np.int64)
+        import dask
+
+        return np.array(dask.compute(*map_slabs(self, _kept)), dtype=np.int64)
+
     def rows(self, ids: np.ndarray) -> Tabular:
         """Rows of global ``ids`` in that order (their slabs read as needed)."""
         ids = np.asarray(ids, dtype=np.int64)
@@ -253,6 +264,16 @@ def map_slabs(
         )
         for k, slab in enumerate(source.slabs)
     ]
+
+
+def _kept(table: Table) -> int:
+    """The number of samples a slab's table keeps: a dask task."""
+    return int(table.valid_ids().size)
+
+
+def _kept(table: Table) -> int:
+    """The number of samples a slab's table keeps: a dask task."""
+    return int(table.valid_ids().size)
 
 
 def _on_slab(
