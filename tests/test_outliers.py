@@ -400,3 +400,57 @@ def test_one_sided_rules_clip_integers_and_scaling_sees_the_clipped_cells():
     cells = np.minimum(ds.tasmax.values, 2800).astype(np.float64)
     mean, std = scaled.layout_.scaling["tasmax"]
     assert mean == pytest.approx(cells.mean(), rel=1e-12) and std == pytest.approx(cells.std())
+
+
+@pytest.mark.parametrize("rule", [("zscore", 2.5), ("quantile", 0.01, 0.99)])
+def test_flagged_after_pieces_counts_every_cell_against_the_final_bounds(rule, monkeypatch):
+    """outliers_["flagged"] after partial_fit is the cells of all pieces outside the
+    bounds learnt from all of them, counted by hand (each piece counted against the
+    bounds known when it came before: 418 where the final bounds flag 483); where the
+    final bounds lie deeper than the kept tails, the summary says it is not exact."""
+    ds, _ = spiky(time=30, fraction=0.01)
+    pieces = [ds.isel(time=slice(a, b)) for a, b in ((0, 7), (7, 19), (19, 30))]
+    parts = xt.WindowTabularizer(**WINDOW, outliers={"tasmax": rule})
+    for piece in pieces:
+        parts.partial_fit(piece)
+    lo, hi = parts.layout_.outliers["tasmax"]
+    cells = ds.tasmax.values.astype(np.float64).ravel()
+    by_hand = int(((cells < lo) | (cells > hi)).sum())
+    summary = parts.outliers_["tasmax"]
+    assert summary["flagged"] == by_hand and summary["exact"] is True
+    assert summary["cells"] == cells.size
+    assert int(parts.outlier_cells(ds).tasmax.sum()) == by_hand
+    monkeypatch.setattr("xbatcher_tab._fit.outliers.TAIL_CELLS", 5)
+    short = xt.WindowTabularizer(**WINDOW, outliers={"tasmax": rule})
+    for piece in pieces:
+        short.partial_fit(piece)
+    assert short.outliers_["tasmax"]["exact"] is False  # tails of 5 cells: not enough
+
+
+@pytest.mark.parametrize("action", ["nan", "clip"])
+@pytest.mark.parametrize("rule", [("zscore", 2.0), ("quantile", 0.02, 0.97)])
+def test_scaling_over_pieces_under_bounds_learnt_from_the_data(rule, action, monkeypatch):
+    """scale=True over partial_fit pieces with a rule learnt from the data: the mean
+    and std of the cells of every piece as the table holds them under the final bounds,
+    by hand (each piece was judged by the bounds known when it came); where the tails
+    kept fall short, a warning says the statistics are those of the pieces as judged."""
+    ds, _ = spiky(time=30, fraction=0.01)
+    pieces = [ds.isel(time=slice(a, b)) for a, b in ((0, 7), (7, 19), (19, 30))]
+    options = dict(scale=True, outliers={"tasmax": rule}, outlier_action=action)
+    tab = xt.WindowTabularizer(**WINDOW, **options)
+    for piece in pieces:
+        tab.partial_fit(piece)
+    lo, hi = tab.layout_.outliers["tasmax"]
+    cells = ds.tasmax.values
+    if action == "clip":
+        cells = np.clip(cells, np.float32(lo), np.float32(hi)).astype(np.float64)
+    else:
+        cells = cells[(cells >= lo) & (cells <= hi)].astype(np.float64)
+    mean, std = tab.layout_.scaling["tasmax"]
+    assert mean == pytest.approx(cells.mean(), rel=1e-9)
+    assert std == pytest.approx(cells.std(), rel=1e-7)
+    monkeypatch.setattr("xbatcher_tab._fit.outliers.TAIL_CELLS", 5)
+    short = xt.WindowTabularizer(**WINDOW, **options)
+    with pytest.warns(UserWarning, match="moved past the 10,000 smallest or largest"):
+        for piece in pieces:
+            short.partial_fit(piece)

@@ -155,14 +155,18 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
     n_features_out_ : int
         Number of features.
     outliers_ : dict
-        Per variable with an outlier rule: its bounds (``lo``, ``hi``) and the cells it
-        flagged in the fitted data (``flagged``, ``cells``, ``fraction``).
+        Per variable with an outlier rule: its bounds (``lo``, ``hi``) and the cells of
+        the fitted data outside them (``flagged``, ``cells``, ``fraction``); ``exact``
+        is False only after ``partial_fit`` pieces whose final bounds lie beyond the
+        10,000 smallest or largest cells kept (then each piece was counted against the
+        bounds known when it came).
     moments_ : dict
         With ``scale``: each feature variable's running count, mean and squared
         deviations over the fitted pieces (merged exactly by ``partial_fit``).
     outlier_stats_ : dict
         With ``outliers``: what each rule learns from the values (moments for
-        ``"zscore"``, a quantile sketch for ``"quantile"``), merged piece by piece.
+        ``"zscore"``, a quantile sketch for ``"quantile"``, and for both the 10,000
+        smallest and largest cells, to count outliers), merged piece by piece.
     feature_names_out_ : ndarray of str
         ``var(dim±offset;...)`` per feature, offsets from the anchor.
 

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .layout import Layout
-from .moments import merge, moments, scaling
+from .moments import Moments, merge, moments, scaling
 from .outliers import apply_bounds, check_outliers, learn_outliers
 
 __all__ = ["learn_values", "same_layout"]
@@ -41,6 +41,9 @@ def learn_values(
         piece = moments(as_tabled(ds, layout), layout.variables)
         if "moments_" in before:
             piece = {v: merge(before["moments_"][v], piece[v]) for v in layout.variables}
+            for v in layout.variables:  # bounds learnt from the data moved since
+                if v in rules and rules[v][0] != "range":
+                    piece[v] = exact_moments(fitted["outlier_stats_"], v, layout, ds, piece[v])
         fitted["moments_"] = piece
         layout = dataclasses.replace(layout, scaling=scaling(piece))
     if not before and layout.target in layout.variables and not layout.window.leads:
@@ -52,6 +55,25 @@ def learn_values(
             stacklevel=4,
         )
     return layout, fitted
+
+
+def exact_moments(stats, v, layout: Layout, ds: xr.Dataset, by_pieces: Moments) -> Moments:
+    """The moments of every piece's cells as the table holds them under the final
+    bounds (earlier pieces were judged by the bounds known when they came), from the
+    outlier statistics' tails; ``by_pieces``, with a warning, where they fall short."""
+    action = "clip" if layout.outlier_action == "clip" else "nan"
+    exact = stats.tabled_moments(v, layout.outliers[v], action, ds[v].dtype)
+    if exact is not None:
+        return exact
+    warnings.warn(
+        f"scale=True over partial_fit pieces: the outlier bounds of {v!r} moved past the "
+        "10,000 smallest or largest cells kept, so each earlier piece's cells are "
+        "scaled as judged by the bounds known when it came (fit the whole data at once "
+        "for exact statistics)",
+        UserWarning,
+        stacklevel=5,
+    )
+    return by_pieces
 
 
 def as_tabled(ds: xr.Dataset, layout: Layout) -> xr.Dataset:

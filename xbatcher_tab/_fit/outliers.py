@@ -19,6 +19,7 @@ out, so every path (tables, batches, dask blocks, predictions, loaders) sees the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Hashable, Mapping, Sequence
@@ -29,7 +30,7 @@ import xarray as xr
 
 from .._core.checks import check_choice, describe
 from .._core.data import is_lazy
-from .moments import merge, moments
+from .moments import Moments, merge, moments, of_cells, subtract
 
 __all__ = [
     "ACTIONS",
@@ -45,6 +46,7 @@ __all__ = [
 ACTIONS = ("nan", "clip", "drop")
 SKETCH_POINTS = 10_001  # quantiles kept per piece: a rank error of 1 / 10,000 at most
 RANK_ERROR = 1.0 / (SKETCH_POINTS - 1)
+TAIL_CELLS = 10_000  # the smallest and largest cells kept, to count outliers exactly
 
 
 def check_outliers(
@@ -137,16 +139,48 @@ def quantiles(pieces: Sequence[tuple[int, np.ndarray]], levels: Sequence[float])
 @dataclass
 class OutlierStats:
     """What ``fit`` and ``partial_fit`` accumulate to learn the bounds, per variable:
-    moments (z-scores); quantile sketches of each piece and, while there is a single
-    numpy-backed piece, its exact quantiles (quantiles)."""
+    for rules learnt from the data, the moments of all cells (z-scores), and the
+    :data:`TAIL_CELLS` smallest and largest cells of all pieces so far (``tails``,
+    which count the cells outside bounds that moved after the pieces came, and correct
+    the scaling, exactly while the bounds lie within them); for quantile rules, the
+    sketches of each piece and, while there is a single numpy-backed piece, its exact
+    quantiles."""
 
     moments: dict
     sketches: dict
     exact: dict
+    tails: dict = dataclasses.field(default_factory=dict)
+
+    def outside(self, v: Hashable, bounds: tuple[float, float]) -> np.ndarray | None:
+        """The cells of every piece outside ``bounds``, from the tails: None where the
+        bounds lie deeper than the tails reach."""
+        if v not in self.tails:
+            return None
+        low, high, n = self.tails[v]
+        lo, hi = bounds
+        if low.size == n:  # every cell is in the tails
+            return low[(low < lo) | (low > hi)]
+        if not (low.size and lo <= low[-1] and hi >= high[0]):
+            return None
+        return np.concatenate([low[low < lo], high[high > hi]])
+
+    def tabled_moments(
+        self, v: Hashable, bounds: tuple[float, float], action: str, dtype: np.dtype
+    ) -> Moments | None:
+        """The moments of every piece's cells as the table holds them (outliers left
+        out, or clipped): the moments of all cells less those outside ``bounds`` (plus
+        their clipped values); None where the tails do not reach the bounds."""
+        out = self.outside(v, bounds)
+        if out is None or v not in self.moments:
+            return None
+        kept = subtract(self.moments[v], of_cells(out))
+        if action == "clip":
+            kept = merge(kept, of_cells(clipped(out.astype(dtype), bounds)))
+        return kept
 
     @classmethod
     def of(cls, ds: xr.Dataset, rules: Mapping) -> OutlierStats:
-        zs = [v for v, r in rules.items() if r[0] == "zscore"]
+        zs = [v for v, r in rules.items() if r[0] != "range"]  # all cells' moments
         sketches, exact = {}, {}
         for v, rule in rules.items():
             if rule[0] != "quantile":
@@ -161,7 +195,8 @@ class OutlierStats:
                 cells = cells[~np.isnan(cells)]
                 sketches[v] = [_sketch(cells)]
                 exact[v] = tuple(np.quantile(cells, rule[1:], method="inverted_cdf").tolist())
-        return cls(moments(ds, zs) if zs else {}, sketches, exact)
+        tails = {v: _tails(ds[v]) for v, rule in rules.items() if rule[0] != "range"}
+        return cls(moments(ds, zs) if zs else {}, sketches, exact, tails)
 
     def merged(self, other: OutlierStats) -> OutlierStats:
         """The statistics of two sets of pieces together (the exact quantiles go: they
@@ -171,7 +206,11 @@ class OutlierStats:
             if v in self.moments:
                 merged_moments[v] = merge(self.moments[v], m)
         sketches = {v: self.sketches.get(v, []) + s for v, s in other.sketches.items()}
-        return OutlierStats(merged_moments, sketches, {})
+        tails = dict(other.tails)
+        for v, t in other.tails.items():
+            if v in self.tails:
+                tails[v] = _merged_tails([self.tails[v], t])
+        return OutlierStats(merged_moments, sketches, {}, tails)
 
     def bounds(self, rules: Mapping) -> dict[Hashable, tuple[float, float]]:
         """Each variable's ``(lo, hi)``."""
@@ -199,6 +238,40 @@ def _sketch(block: np.ndarray) -> tuple[int, np.ndarray]:
     if cells.size > SKETCH_POINTS:
         return cells.size, np.quantile(cells, np.linspace(0, 1, SKETCH_POINTS))
     return cells.size, cells
+
+
+def _tail(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(smallest, largest, count)``: a block's :data:`TAIL_CELLS` smallest and
+    largest non-NaN cells, sorted, and its number of non-NaN cells."""
+    cells = np.asarray(block, dtype=np.float64).ravel()
+    cells = cells[~np.isnan(cells)]
+    k = min(TAIL_CELLS, cells.size)
+    if k == cells.size:
+        cells = np.sort(cells)
+        return cells, cells, int(cells.size)
+    low = np.sort(np.partition(cells, k - 1)[:k])
+    high = np.sort(np.partition(cells, cells.size - k)[cells.size - k :])
+    return low, high, int(cells.size)
+
+
+def _merged_tails(parts) -> tuple[np.ndarray, np.ndarray, int]:
+    """The tails of the union of blocks from the tails of each."""
+    low = np.sort(np.concatenate([p[0] for p in parts]))[:TAIL_CELLS]
+    high = np.sort(np.concatenate([p[1] for p in parts]))[-TAIL_CELLS:]
+    n = sum(p[2] for p in parts)
+    if low.size == n:  # few cells: both tails hold every one
+        high = low
+    return low, high, n
+
+
+def _tails(var: xr.DataArray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The tails of a variable's cells (block by block for dask-backed data)."""
+    if is_lazy([var.variable]):
+        import dask
+
+        blocks = var.data.to_delayed().ravel()
+        return _merged_tails(dask.compute(*[dask.delayed(_tail)(b) for b in blocks]))
+    return _tail(var.values)
 
 
 def flagged(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -268,9 +341,12 @@ def learn_outliers(
     """The statistics, bounds and summary (``outliers_``) after one more piece ``ds``
     (``previous``, ``counted``: those of the pieces before, or None for the first).
 
-    The summary counts, per variable, the cells each piece flagged against the bounds
-    as they stood after it: exact for one ``fit``; over ``partial_fit`` pieces exact for
-    ``"range"`` rules and an approximation for the rules learnt from the data.
+    The summary counts, per variable, the cells of all pieces outside the bounds
+    learnt from all of them (``exact: True``): for one ``fit`` and ``"range"`` rules
+    by counting each piece; over ``partial_fit`` pieces with rules learnt from the data,
+    from the tails of the pieces (:class:`OutlierStats`). Where the final bounds lie
+    deeper than the tails reach (more than :data:`TAIL_CELLS` outliers on a side), each
+    earlier piece counts against the bounds known when it came (``exact: False``).
     """
     stats = OutlierStats.of(ds, rules)
     if previous is not None:
@@ -280,9 +356,15 @@ def learn_outliers(
     summary = {}
     for v, (lo, hi) in bounds.items():
         flagged_cells, cells = counts[v]
+        exact = True
         if counted and v in counted:
-            flagged_cells += counted[v]["flagged"]
             cells += counted[v]["cells"]
+            out = stats.outside(v, (lo, hi)) if rules[v][0] != "range" else None
+            if out is not None:
+                flagged_cells = int(out.size)
+            else:
+                flagged_cells += counted[v]["flagged"]
+                exact = rules[v][0] == "range" and counted[v].get("exact", True)
         summary[v] = {
             "rule": rules[v],
             "lo": lo,
@@ -290,5 +372,6 @@ def learn_outliers(
             "flagged": flagged_cells,
             "cells": cells,
             "fraction": flagged_cells / cells if cells else 0.0,
+            "exact": exact,
         }
     return stats, bounds, summary
