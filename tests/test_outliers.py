@@ -271,6 +271,22 @@ def test_feature_map_puts_each_feature_at_its_offset():
         tab.feature_map(np.zeros(3))
 
 
+def test_feature_map_places_a_lead_along_a_dim_not_windowed():
+    """A lead along lon with windows over lat and time reads one cell a step along lon:
+    the map puts it at that offset, as the names do (it lost the offset)."""
+    ds = xt.datasets.tasmax(time=8, lat=6, lon=7)
+    tab = xt.WindowTabularizer(
+        {"lat": 3, "time": 2}, target=xt.Target("tasmax", lead={"lon": 1})
+    ).fit(ds)
+    names = list(tab.get_feature_names_out())
+    mapped = tab.feature_map(np.arange(len(names)))
+    assert dict(mapped.tasmax.sizes) == {"lat_offset": 3, "time_offset": 2, "lon_offset": 1}
+    for i, name in enumerate(names):
+        variable, offsets = parse(name)
+        assert set(offsets) == {"lat", "time", "lon"}
+        assert int(mapped[variable].sel({f"{d}_offset": o for d, o in offsets.items()})) == i
+
+
 def test_feature_map_of_models():
     ds = xt.datasets.tasmax(time=12, lat=8, lon=9)
     tab = xt.WindowTabularizer(**WINDOW, target=NEXT_DAY)

@@ -339,9 +339,10 @@ class RowColumns:
         """Per-feature ``values`` (``(n_features,)``, or ``(outputs, n_features)``) back
         on the window: one variable per feature variable over offset dims
         (``lat_offset``, ... in ``input_dims`` order, offsets from the anchor as
-        coordinates), and each column with no window position (centering references,
-        summaries, coordinate features) as a variable of its own, named by its feature
-        name, without offset dims.
+        coordinates; then, of length one, each lead dim that is not windowed, at the
+        offset of the one cell read there), and each column with no window position
+        (centering references, summaries, coordinate features) as a variable of its
+        own, named by its feature name, without offset dims.
 
         Examples
         --------
@@ -359,11 +360,15 @@ class RowColumns:
         out = {}
         for plan in plans:
             wdims = plan.window_dims
-            dims = lead + tuple(f"{d}_offset" for d in wdims)
-            shape = values.shape[:-1] + self.window_shape(plan.variable)
+            fixed = self.lead_offsets.get(plan.variable, ())  # one cell at an offset
+            dims = (
+                lead + tuple(f"{d}_offset" for d in wdims) + tuple(f"{d}_offset" for d, _ in fixed)
+            )
+            shape = values.shape[:-1] + self.window_shape(plan.variable) + (1,) * len(fixed)
             coords = {
                 f"{d}_offset": np.arange(self.window.size(d)) - self.window.anchor(d) for d in wdims
             }
+            coords.update({f"{d}_offset": [offset] for d, offset in fixed})
             cells = values[..., plan.cells].reshape(shape)
             out[plan.variable] = xr.DataArray(cells, dims=dims, coords=coords)
         for column in self.extra_columns():
