@@ -452,6 +452,18 @@ def test_a_mask_whose_labels_differ_by_rounding_keeps_the_same_samples():
     assert (tab.sample_weight(coords) == 1.0).all()
 
 
+def test_rounding_tolerance_follows_the_gap_at_each_label():
+    """On an uneven axis a label twice the value of a near-zero cell is not that cell
+    (the tolerance used the median step: 0.002 matched 0.001); float32 rounding of
+    every value still matches."""
+    from xbatcher_tab._core.coords import matching_positions
+
+    axis = np.array([0.0, 1e-3, 10.0, 20.0, 30.0])
+    assert matching_positions(axis, [2e-3, 15.0]).tolist() == [-1, -1]
+    rounded = axis.astype(np.float32).astype(np.float64) + 1e-9
+    assert matching_positions(axis, rounded).tolist() == [0, 1, 2, 3, 4]
+
+
 def test_a_callable_where_sees_every_variable_given():
     """``where=lambda data: data.orog > 500`` with orog not among the features: the
     function sees the data as given (it saw only the table's variables: a KeyError),

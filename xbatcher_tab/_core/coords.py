@@ -196,7 +196,8 @@ def matching_positions(values, labels) -> np.ndarray:
     """Position of each of ``labels`` on the axis ``values``, -1 where it is not there.
     Float labels match within float32 rounding (a coordinate read from another file,
     or stored as float32): within a few float32 steps of the value, and never more
-    than a quarter of the axis's step, so no label matches a neighbour.
+    than a quarter of the gap to the value's nearer neighbour, so no label matches a
+    neighbour, on an uneven axis too.
 
     Examples
     --------
@@ -205,6 +206,8 @@ def matching_positions(values, labels) -> np.ndarray:
     [0, 1, 2]
     >>> matching_positions(lat, [0.0, 1.875]).tolist()
     [-1, 2]
+    >>> matching_positions([0.0, 1e-6, 100.0, 200.0], [5e-6, 1.2e-6]).tolist()  # uneven
+    [-1, 1]
     """
     values, labels = np.asarray(values), np.asarray(labels)
     found = pd.Index(values).get_indexer(labels)
@@ -216,15 +219,18 @@ def matching_positions(values, labels) -> np.ndarray:
     order = np.argsort(axis)
     ordered = axis[order]
     rounding = 8 * float(np.finfo(np.float32).eps) * float(np.max(np.abs(ordered)))
-    tolerance = rounding
-    if ordered.size > 1:
-        step = float(np.median(np.diff(ordered)))
-        tolerance = min(step / 4, rounding + 1e-4 * step)
     wanted = labels[missing].astype(np.float64)
     at = np.clip(np.searchsorted(ordered, wanted), 1, max(ordered.size - 1, 1))
     left, right = ordered[at - 1], ordered[np.minimum(at, ordered.size - 1)]
     nearest = np.where(np.abs(wanted - left) <= np.abs(right - wanted), at - 1, at)
     nearest = np.minimum(nearest, ordered.size - 1)
+    tolerance = np.full(wanted.shape, rounding)
+    if ordered.size > 1:  # the step at the value matched: the gap to its nearer neighbour
+        gaps = np.diff(ordered)
+        step = np.minimum(
+            np.concatenate([[np.inf], gaps])[nearest], np.concatenate([gaps, [np.inf]])[nearest]
+        )
+        tolerance = np.minimum(step / 4, rounding + 1e-4 * step)
     close = np.abs(ordered[nearest] - wanted) <= tolerance
     found[missing] = np.where(close, order[nearest], -1)
     return found.astype(np.int64)
