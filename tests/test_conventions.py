@@ -348,3 +348,36 @@ def test_only_time_that_skips_steps_is_refused():
     xt.WindowTabularizer({"lat": 2}).fit(ds.assign_coords(time=gappy))  # no time window
     with pytest.raises(ValueError, match="skips steps"):
         xt.WindowTabularizer({"time": 3}).fit(ds.assign_coords(time=gappy))
+
+
+@pytest.mark.parametrize("calendar", ["standard", "noleap", "360_day"])
+@pytest.mark.parametrize("freq", ["MS", "mid-month", "QS", "YS"])
+def test_a_missing_month_or_year_is_refused(freq, calendar):
+    """Monthly, quarterly and yearly labels with a step missing: a window must not join
+    April and May as the July sample's "time-2" and "time-1" (it did, silently, for
+    monthly data in the standard and noleap calendars and yearly data in the standard
+    one). Without the gap, and with stamps at the middle of each month, nothing is
+    refused."""
+    stamps = xr.date_range(
+        "2000-01-01",
+        periods=12,
+        freq="MS" if freq == "mid-month" else freq,
+        calendar=calendar,
+        use_cftime=calendar != "standard",
+    )
+    if freq == "mid-month":  # CF's monthly means: the middle of each month's bounds
+        ends = xr.date_range(
+            "2000-02-01",
+            periods=12,
+            freq="MS",
+            calendar=calendar,
+            use_cftime=calendar != "standard",
+        )
+        stamps = [a + (b - a) / 2 for a, b in zip(stamps, ends, strict=True)]
+    ds = xt.datasets.tasmax(time=12, lat=2, lon=3).assign_coords(time=stamps)
+    label = xt.Target("tasmax", lead={"time": 1})
+    tab = xt.WindowTabularizer({"time": 2}, input_overlap={"time": 1}, target=label)
+    X = tab.fit(ds).transform(ds)
+    assert len(X) == 10 * 6
+    with pytest.raises(ValueError, match="skips steps"):
+        tab.fit(ds.drop_isel(time=5))

@@ -423,3 +423,39 @@ def test_the_last_days_without_the_target_give_tomorrows_rows():
     assert (coords["time"] == ds.time.values[-1] + np.timedelta64(1, "D")).all()
     assert len(X) == ds.sizes["lat"] * ds.sizes["lon"]
     np.testing.assert_allclose(model.predict(last), model[-1].predict(X))
+
+
+def test_forecast_steps_are_checked_against_the_labels():
+    """forecast_step in the labels' terms, by name: a number on time labels labelled
+    the forecast a microsecond after the last day (noleap: the last day itself), zero or
+    negative steps repeated or reversed the labels, a time delta on integer labels made
+    them timedeltas; datetime.timedelta and "-1D" crashed. A positive step, by hand."""
+    import datetime
+
+    window = xt.WindowTabularizer(
+        {"time": 2}, input_overlap={"time": 1}, target=xt.Target("tasmax", lead={"time": 1})
+    )
+    for calendar in ("standard", "noleap"):
+        ds = xt.datasets.tasmax(time=8, lat=2, lon=2, calendar=calendar)
+        X, y, _ = window.fit(ds).tabularize(ds)
+        model = Ridge().fit(X, y)
+        last = ds.time.values[-1]
+        for step in (datetime.timedelta(days=1), np.timedelta64(1, "D"), "D", "1D"):
+            pred = xt.predict(model, window, ds, forecast_step=step)
+            assert pred.time.values[-1] == last + datetime.timedelta(days=1)
+            assert pred.indexes["time"].is_unique and len(pred.time) == 9
+        with pytest.raises(TypeError, match="forecast_step.* time delta such as"):
+            xt.predict(model, window, ds, forecast_step=1)
+        for bad in (np.timedelta64(0, "D"), np.timedelta64(-1, "D"), "-1D", "0D"):
+            with pytest.raises(ValueError, match="forecast_step.* must step forward"):
+                xt.predict(model, window, ds, forecast_step=bad)
+        with pytest.raises(TypeError, match="forecast_step must be a number, a time delta"):
+            xt.predict(model, window, ds, forecast_step=pd.DateOffset(days=1))
+    hours = xt.datasets.tasmax(time=8, lat=2, lon=2).assign_coords(time=np.arange(8) * 6)
+    X, y, _ = window.fit(hours).tabularize(hours)
+    model = Ridge().fit(X, y)
+    assert xt.predict(model, window, hours, forecast_step=6).time.values[-1] == 48
+    with pytest.raises(TypeError, match="is a time delta; the labels are numeric"):
+        xt.predict(model, window, hours, forecast_step=np.timedelta64(6, "h"))
+    with pytest.raises(ValueError, match="must be a number > 0, got -1"):
+        xt.predict(model, window, hours, forecast_step=-1)

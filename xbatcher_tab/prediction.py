@@ -28,6 +28,7 @@ from ._core.coords import Labels, MapLayout, map_dtype
 from ._core.data import as_dataset, chunk_sizes
 from ._core.deprecation import keyword_only, warn_deprecated
 from ._core.params import Boolean, Checked, Integer, Options, validate_params
+from ._core.time import check_step
 from ._fit.layout import Layout
 from ._table.prefetch import prefetched
 from ._table.progress import progress_bar
@@ -157,8 +158,10 @@ def predict(
         own grid only. Cells inside the data are predicted either way.
     forecast_step : number, time delta or frequency string, or dict, optional
         The step of the forecasts' labels along the lead dim (a dict: per lead dim),
-        e.g. ``"MS"`` for monthly data stamped mid-month: each forecast at the next
-        month's start.
+        forward and in the labels' terms: a number for numeric labels, a time delta
+        or frequency string for time labels (anything else is refused by name), e.g.
+        ``"MS"`` for monthly data stamped mid-month: each forecast at the next month's
+        start.
     shape : "flat" or "window"
         What the model takes: rows, or each sample's window (channels first for
         torch, last for Keras; ``(windows, extras)`` as two inputs when the rows have
@@ -255,6 +258,13 @@ def forecast_plan(
         raise ValueError(
             f"forecast_step names {unknown}, which are not lead dims; the lead dims are {leads}"
         )
+    for d, step in steps.items():
+        labels = Labels.of(ds, d)
+        if labels is not None:
+            name = (
+                f"forecast_step[{d!r}]" if isinstance(forecast_step, Mapping) else "forecast_step"
+            )
+            steps[d] = check_step(name, labels.values, step)
     if forecast is False or not leads:
         return False, steps
     for d in leads:

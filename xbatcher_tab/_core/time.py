@@ -17,6 +17,7 @@ work the same way:
 from __future__ import annotations
 
 import datetime
+import numbers
 from collections.abc import Hashable
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "EPOCH",
     "calendar_field",
     "calendar_of",
+    "check_step",
     "days_in_year",
     "days_since_epoch",
     "infer_frequency",
@@ -106,7 +108,8 @@ def infer_frequency(values: np.ndarray) -> str | None:
 
 def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
     """Where time labels that step regularly skip steps: ``(label, next label)`` at
-    each gap. Empty for a regular step, a calendar frequency, labels irregular in
+    each gap (steps of days or hours; or months, quarters, years, by the calendar).
+    Empty for a regular step, a calendar frequency, labels irregular in
     another way (no common step of which every step is a multiple), numbers (pressure
     levels and depths are irregular grids, not gappy ones), and steps that skip only
     29 February (a ``noleap`` calendar's days written as datetime64).
@@ -118,6 +121,9 @@ def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
     ['2000-01-02']
     >>> skipped_steps(np.array([0, 1, 2, 5, 6])), skipped_steps(days[:2])
     ([], [])
+    >>> months = xr.date_range("2000-01-01", periods=5, freq="MS").delete(2).values
+    >>> [str(a)[:10] for a, _ in skipped_steps(months)]
+    ['2000-02-01']
     """
     values = np.asarray(values)
     kind = label_kind(values)
@@ -125,6 +131,9 @@ def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
         return []
     if infer_frequency(values) is not None:
         return []
+    by_month = _month_gaps(values)
+    if by_month is not None:
+        return by_month
     steps = np.diff(values)
     if kind == "datetime":
         size = np.abs(steps / np.timedelta64(1, "ns")).astype(np.float64)
@@ -149,9 +158,79 @@ def skipped_steps(values: np.ndarray) -> list[tuple[object, object]]:
     return gaps
 
 
+def _month_gaps(values: np.ndarray) -> list[tuple[object, object]] | None:
+    """The gaps of labels one per month, quarter or year (stamped at the start, middle
+    or end of each, so at about the same day: days differ by 3 at most), counted in
+    months; None for labels that are not so (days, hours, steps of no whole months)."""
+    year, month, day = (calendar_field(values, f) for f in ("year", "month", "day"))
+    months = np.diff(year * 12 + month)
+    step = months.min()
+    if not step >= 1 or day.max() - day.min() > 3 or np.any(months % step):
+        return None
+    return [(values[i], values[i + 1]) for i in np.flatnonzero(months > step)]
+
+
 def _is_leap_day(label: object) -> bool:
     stamp = pd.Timestamp(label)
     return stamp.month == 2 and stamp.day == 29
+
+
+def check_step(name: str, values: np.ndarray, step: object) -> object:
+    """``step``, to label cells past the end of time or numeric labels ``values``,
+    checked and put in the labels' terms: a positive number for numeric labels; a
+    positive time delta (``np.timedelta64``, ``pd.Timedelta``, ``datetime.timedelta``)
+    or frequency string (``"D"``, ``"6h"``, ``"MS"``) for time labels. ``name``: the
+    argument, for the error.
+
+    Examples
+    --------
+    >>> days = np.array(["2000-01-01", "2000-01-02"], dtype="datetime64[D]")
+    >>> check_step("forecast_step", days, datetime.timedelta(days=1))
+    np.timedelta64(86400000000,'us')
+    >>> check_step("forecast_step", days, "-1D")
+    Traceback (most recent call last):
+    ...
+    ValueError: forecast_step must step forward, got '-1D'
+    """
+    kind = label_kind(values)
+    time = kind in ("datetime", "cftime")
+    if isinstance(step, str):
+        if not time:
+            raise TypeError(
+                f"{name}: a frequency such as {step!r} steps time labels, not {kind} ones"
+            )
+        try:
+            offset = pd.tseries.frequencies.to_offset(step)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a frequency such as 'D', '6h' or 'MS', got {step!r}"
+            ) from None
+        if offset.n <= 0:
+            raise ValueError(f"{name} must step forward, got {step!r}")
+        return step
+    if isinstance(step, bool) or not isinstance(
+        step, numbers.Real | np.timedelta64 | datetime.timedelta
+    ):
+        raise TypeError(
+            f"{name} must be a number, a time delta or a frequency string, got "
+            f"{type(step).__name__} {step!r}"
+        )
+    is_delta = isinstance(step, np.timedelta64 | datetime.timedelta)  # pd.Timedelta too
+    if time and not is_delta:
+        raise TypeError(
+            f"{name} steps time labels: give a time delta such as np.timedelta64(1, 'D') or "
+            f"a frequency such as 'D' or 'MS', got {step!r}"
+        )
+    if not time and is_delta:
+        raise TypeError(f"{name} {step!r} is a time delta; the labels are {kind}: give a number")
+    if is_delta:
+        delta = pd.Timedelta(step)
+        if delta <= pd.Timedelta(0):
+            raise ValueError(f"{name} must step forward, got {step!r}")
+        return delta.to_pytimedelta() if kind == "cftime" else delta.to_timedelta64()
+    if not step > 0:
+        raise ValueError(f"{name} must be a number > 0, got {step!r}")
+    return step
 
 
 def labels_after(values: np.ndarray, count: int, step: object) -> np.ndarray:
