@@ -308,6 +308,17 @@ def test_feature_map_of_models():
     result = permutation_importance(ridge, X[:200], y[:200], n_repeats=2, random_state=0)
     perm = tab.feature_map(result)
     np.testing.assert_array_equal(perm.tasmax.values.ravel(), result.importances_mean)
+    # a Booster or a Pipeline: which values is a choice, refused by name (crashed with
+    # "setting an array element with a sequence" and "float() argument")
+    with pytest.raises(TypeError, match=r"xgboost Booster.*get_score\(importance_type="):
+        tab.feature_map(booster)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), Ridge()).fit(X, y)
+    with pytest.raises(TypeError, match=r"Pipeline.*pass its last step, pipeline\[-1\]"):
+        tab.feature_map(pipe)
+    np.testing.assert_array_equal(tab.feature_map(pipe[-1]).tasmax.values.ravel(), pipe[-1].coef_)
 
 
 def test_spikes_hurt_and_outlier_rules_recover_the_score():

@@ -9,6 +9,7 @@ import xarray as xr
 import xgboost
 from hypothesis import given
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -270,6 +271,11 @@ def test_pipeline_with_the_tabularizer_first(fitted_models):
     xr.testing.assert_equal(via_pipe, direct)
     with pytest.raises(TypeError, match="tab may be None only when"):
         xt.predict(Ridge(), None, ds)
+    # its own tabularizer passed as tab too: the same map; another one: refused by name
+    # (it said "X must be an xarray.Dataset ... got ndarray")
+    xr.testing.assert_equal(xt.predict(pipe, tab, ds), direct)
+    with pytest.raises(TypeError, match=r"call xt.predict\(model, None, data\)"):
+        xt.predict(pipe, clone(tab), ds)
 
 
 def test_to_grid_keeps_attrs_and_takes_forecast_anchors():

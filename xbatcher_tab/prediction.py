@@ -56,6 +56,14 @@ def check_model_and_tab(model: Any, tab: object) -> tuple[Any, WindowTabularizer
                 "tab must be the fitted WindowTabularizer that cut the model's rows; "
                 f"xt.predict takes (model, tab, data), got tab={type(tab).__name__}"
             )
+        if isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer):
+            if model[0] is not tab:
+                raise TypeError(
+                    "model is a Pipeline that starts with a WindowTabularizer of its own, "
+                    "and tab is another: call xt.predict(model, None, data) to use the "
+                    "Pipeline's"
+                )
+            return model[1:], tab
         return model, tab
     if not (isinstance(model, Pipeline) and isinstance(model[0], WindowTabularizer)):
         raise TypeError(

@@ -291,6 +291,19 @@ def _per_feature(values: object, names: list) -> np.ndarray:
         if hasattr(values, attr):
             values = getattr(values, attr)
             break
+    else:
+        kind = type(values).__name__
+        if hasattr(values, "get_score"):  # an xgboost Booster: which importance is a choice
+            raise TypeError(
+                "values is an xgboost Booster, which has several importances: pass one "
+                "of them, e.g. booster.get_score(importance_type='total_gain')"
+            )
+        if hasattr(values, "steps") or hasattr(values, "fit"):
+            raise TypeError(
+                f"values is a {kind} with no feature_importances_ or coef_ of its own "
+                "(a Pipeline: pass its last step, pipeline[-1], if the steps before it "
+                "keep the features one to one, as a scaler does)"
+            )
     if isinstance(values, dict):
         unknown = [k for k in values if k not in names]
         if unknown:
