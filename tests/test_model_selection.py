@@ -131,3 +131,30 @@ def test_integer_labels_are_not_taken_for_positions():
     for train, test in WindowBlockSplit(tab, n_splits=4, coord=ds["time"]).split(X, y, coords):
         used = {s for a in steps[test] for s in range(a - 3, a + 1)}  # window and label
         assert not any(set(range(a - 3, a + 1)) & used for a in steps[train])
+
+
+def test_a_window_model_learns_from_every_piece_of_a_selection():
+    """WindowModel.fit on a WindowData selection of two pieces (a training fold around
+    a held-out block) learns scale and quantile bounds from the cells of both, by hand
+    (it learnt them from the larger piece alone: 271.52 for 269.71)."""
+
+    ds = xt.datasets.tasmax(time=30, lat=6, lon=7)
+    train = WindowData(ds, dim="time")[np.r_[0:12, 18:30]]
+    tab = xt.WindowTabularizer(
+        {"lat": 3, "time": 3},
+        input_overlap={"lat": 2, "time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        scale=True,
+        outliers={"tasmax": ("quantile", 0.05, 0.95)},
+        outlier_action="clip",
+    )
+    model = xt.WindowModel(Ridge(), tab).fit(train)
+    cells = np.concatenate(
+        [ds.tasmax.isel(time=s).values.ravel() for s in (slice(0, 12), slice(18, 30))]
+    )
+    lo, hi = np.quantile(cells, [0.05, 0.95], method="inverted_cdf")
+    np.testing.assert_array_equal(model.tab_.layout_.outliers["tasmax"], (lo, hi))
+    clipped = np.clip(cells, lo, hi).astype(np.float64)
+    mean, std = model.tab_.layout_.scaling["tasmax"]
+    assert mean == pytest.approx(clipped.mean(), rel=1e-9)
+    assert std == pytest.approx(clipped.std(), rel=1e-7)

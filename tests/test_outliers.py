@@ -76,6 +76,12 @@ def test_partial_fit_over_pieces_equals_fit():
         for q, bound in zip((0.003, 0.95), tab.layout_.outliers["tasmax"], strict=True):
             rank = np.searchsorted(cells, bound, side="right") / cells.size
             assert abs(rank - q) <= RANK_ERROR + 3 / cells.size, (q, rank)
+            assert bound in cells  # a value a cell has, as the docs say (was between)
+    # pieces of fewer than 10,001 cells are kept whole: their union's quantiles exactly
+    small = xt.WindowTabularizer(**WINDOW, outliers={"tasmax": ("quantile", 0.5, 1.0)})
+    small.fit(ds.chunk({"time": 4}))
+    exact = np.quantile(cells, [0.5, 1.0], method="inverted_cdf")
+    np.testing.assert_array_equal(small.layout_.outliers["tasmax"], exact)
 
 
 def test_every_spike_is_found_and_no_clean_cell_with_a_range():

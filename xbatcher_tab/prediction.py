@@ -450,9 +450,12 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         ignored (the labels come from the data).
         """
         pieces = data_pieces(X)
-        largest = max(pieces, key=lambda p: math.prod(p.sizes.values()))
+        largest = max(range(len(pieces)), key=lambda k: math.prod(pieces[k].sizes.values()))
         estimator, tab = self._given()
-        tab = fitted_with_target(clone(tab), largest, "WindowModel")  # the layout
+        tab = fitted_with_target(clone(tab), pieces[largest], "WindowModel")  # the layout
+        for k, piece in enumerate(pieces):  # what fit learns from values, of every piece
+            if k != largest:
+                tab.partial_fit(piece)
         X_all, y_all, w_all = labelled_rows(tab, pieces)
         self.tab_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one

@@ -118,10 +118,11 @@ def _check_rule(name: str, rule: object) -> tuple:
 
 def quantiles(pieces: Sequence[tuple[int, np.ndarray]], levels: Sequence[float]) -> np.ndarray:
     """The ``levels`` quantiles of the union of pieces given as ``(count, values)``:
-    exact for one piece given whole (all its cells); from several pieces or sketches,
-    within :data:`RANK_ERROR` (a fraction of the cells) of the true rank. Each
-    piece's cumulative distribution is interpolated between its sketch points and the
-    mixture, weighted by the pieces' counts, is inverted."""
+    exact for pieces given whole (all their cells); from sketches, within
+    :data:`RANK_ERROR` (a fraction of the cells) of the true rank. Each piece's
+    cumulative distribution (its cells' own, or interpolated between its sketch
+    points) is weighted by its count and the mixture inverted as numpy's
+    ``inverted_cdf``: the result is always a value of some cell."""
     pieces = [(n, np.asarray(v, dtype=np.float64)) for n, v in pieces if n and len(v)]
     if not pieces:
         return np.full(len(levels), np.nan)
@@ -131,9 +132,14 @@ def quantiles(pieces: Sequence[tuple[int, np.ndarray]], levels: Sequence[float])
     total = sum(n for n, _ in pieces)
     cdf = np.zeros(support.size)
     for n, v in pieces:
-        ranks = np.linspace(0.0, 1.0, len(v)) if len(v) > 1 else np.ones(1)
-        cdf += n / total * np.interp(support, v, ranks, left=0.0, right=1.0)
-    return np.interp(levels, cdf, support)
+        if len(v) == n:  # the cells themselves: their own distribution, a step function
+            cdf += np.searchsorted(v, support, side="right") / total
+        else:
+            ranks = np.linspace(0.0, 1.0, len(v)) if len(v) > 1 else np.ones(1)
+            cdf += n / total * np.interp(support, v, ranks, left=0.0, right=1.0)
+    # the smallest value (a cell's) at or below which a fraction q lies: inverted_cdf
+    at = np.searchsorted(cdf, np.asarray(levels, dtype=np.float64) - 1e-12, side="left")
+    return support[np.minimum(at, support.size - 1)]
 
 
 @dataclass
@@ -236,7 +242,8 @@ def _sketch(block: np.ndarray) -> tuple[int, np.ndarray]:
     cells = np.asarray(block, dtype=np.float64).ravel()
     cells = np.sort(cells[~np.isnan(cells)])
     if cells.size > SKETCH_POINTS:
-        return cells.size, np.quantile(cells, np.linspace(0, 1, SKETCH_POINTS))
+        levels = np.linspace(0, 1, SKETCH_POINTS)
+        return cells.size, np.quantile(cells, levels, method="inverted_cdf")
     return cells.size, cells
 
 
