@@ -113,3 +113,24 @@ def test_xgboost_dask_on_a_local_cluster_beats_the_mean(next_day):
     mse = np.mean((pred - truth) ** 2)
     assert mse < 0.2 * np.var(truth)
     assert int(grid.notnull().sum()) == len(truth)
+
+
+def test_weights_of_a_dask_table_follow_its_blocks():
+    """tab.sample_weight of to_dask's coordinate frame (a dask frame under where or
+    dropna) gives the weights lazily, a dask Series block by block as y (it refused the
+    frame: the to_dask route could not be weighted); equal to the eager table's, by
+    hand."""
+    ds = xt.datasets.tasmax(time=10, lat=6, lon=7, nan_fraction=0.05, random_state=2)
+    tab = xt.WindowTabularizer(
+        {"time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        dropna=True,
+        weight="coslat",
+    ).fit(ds)
+    X, y, coords = tab.to_dask(ds.chunk({"time": 3}))
+    w = tab.sample_weight(coords)
+    _, y_eager, frame = tab.tabularize(ds)
+    expected = np.cos(np.deg2rad(frame["lat"].to_numpy()))
+    np.testing.assert_array_equal(w.compute().to_numpy(), expected)
+    np.testing.assert_array_equal(y.compute(), y_eager)
+    assert w.npartitions == y.numblocks[0]

@@ -257,8 +257,11 @@ def test_a_keras_model_trains_on_the_pydataset_and_maps_back():
         [keras.Input((3, 3, 3, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
     )
     model.compile(optimizer="adam", loss="mse")
-    history = model.fit(batches, epochs=1, verbose=0)
+    history = model.fit(batches, epochs=1, shuffle=False, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+    # Keras 3's workers gather the next epoch's batches before on_epoch_end reshuffles
+    with pytest.raises(ValueError, match="shuffle=True with workers=2: Keras 3 gathers"):
+        WindowPyDataset(tab, ds, batch_size=64, shuffle=True, random_state=0, workers=2)
     before = batches.order().copy()
     batches.on_epoch_end()  # the next epoch has its own order, of the same samples
     assert not np.array_equal(before, batches.order())

@@ -145,3 +145,69 @@ def test_ext_mem_quantile_dmatrix_trains(data, tmp_path):
     names = list(tab.get_feature_names_out())
     pred = booster.predict(xgboost.DMatrix(X, feature_names=names))
     assert np.mean((pred - y) ** 2) < 0.2 * np.var(y)
+
+
+class Recorder:
+    """An estimator that records the labels of every batch it is given."""
+
+    def __init__(self):
+        self.batches: list[np.ndarray] = []
+
+    def partial_fit(self, X, y, sample_weight=None):
+        self.batches.append(np.asarray(y).copy())
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        return X
+
+
+def test_start_resumes_the_run_and_every_path_shares_an_epochs_order(data):
+    """start=k resumes a run after its first k batches, over the epochs (it skipped k
+    batches of every epoch: 100 samples lost in each of epochs 2 and 3); a Pipeline's
+    earlier step trained already is not passed over again. Epoch e of fit_batches is
+    the order of iter_batches for its seed (e = 0) and of the torch and Keras loaders'
+    epoch e (fit_batches and the loaders began at another order than iter_batches)."""
+    ds, tab = data
+    options = dict(batch_size=500, epochs=3, random_state=0, prefetch=0)
+    full = xt.fit_batches(Recorder(), tab, ds, **options).batches
+    per_epoch = -(-len(tab.transform(ds)) // 500)
+    assert len(full) == 3 * per_epoch
+    for k in (2, per_epoch + 1):
+        resumed = xt.fit_batches(Recorder(), tab, ds, start=k, **options).batches
+        assert len(resumed) == len(full) - k
+        for a, b in zip(resumed, full[k:], strict=True):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="past the run's last batch"):
+        xt.fit_batches(Recorder(), tab, ds, start=3 * per_epoch, **options)
+    trained = make_pipeline(StandardScaler().fit(tab.transform(ds)), Recorder())
+    xt.fit_batches(trained, tab, ds, start=2, **options)
+    assert trained[0].n_samples_seen_ == len(tab.transform(ds))  # not passed over again
+    with pytest.raises(ValueError, match="Pipeline's StandardScaler is not trained"):
+        xt.fit_batches(make_pipeline(StandardScaler(), Recorder()), tab, ds, start=2, **options)
+    # one order per epoch, on every path
+    epoch0 = [b.y for b in tab.iter_batches(ds, batch_size=500, shuffle=True, random_state=0)]
+    for a, b in zip(full[:per_epoch], epoch0, strict=True):
+        np.testing.assert_array_equal(a, b)
+    torch = pytest.importorskip("torch")
+    from xbatcher_tab.torch import WindowIterableDataset
+
+    stream = WindowIterableDataset(tab, ds, batch_size=500, shuffle=True, random_state=0)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None)
+    for epoch in range(3):
+        stream.set_epoch(epoch)
+        got = [y.numpy() for _, y in loader]
+        for a, b in zip(got, full[epoch * per_epoch : (epoch + 1) * per_epoch], strict=True):
+            np.testing.assert_array_equal(a, b)
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("keras")
+    from xbatcher_tab.keras import WindowPyDataset
+
+    keras_batches = WindowPyDataset(tab, ds, batch_size=500, shuffle=True, random_state=0)
+    for epoch in range(2):
+        got = [keras_batches[k][1] for k in range(len(keras_batches))]
+        for a, b in zip(got, full[epoch * per_epoch : (epoch + 1) * per_epoch], strict=True):
+            np.testing.assert_array_equal(a, b)
+        keras_batches.on_epoch_end()

@@ -187,3 +187,19 @@ def test_rmse_and_mae_equal_brute_force_weighted_means():
         xt.metrics.mae(pred, truth, weight="area")
     with pytest.raises(TypeError, match="predicted must be a DataArray"):
         xt.metrics.rmse(pred.values, truth)
+
+
+def test_window_model_gives_a_pipelines_last_step_the_weights(ds):
+    """A Pipeline in WindowModel with a weighted tabularizer: the weights go to its last
+    step by name (Pipeline.fit takes no sample_weight: it could not be fitted); the
+    same model as the Pipeline fitted by hand, and scored with the weights."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    tab = make("coslat")
+    model = xt.WindowModel(make_pipeline(StandardScaler(), Ridge()), tab).fit(ds)
+    X, y, coords = tab.tabularize(ds)
+    w = tab.sample_weight(coords)
+    by_hand = make_pipeline(StandardScaler(), Ridge()).fit(X, y, ridge__sample_weight=w)
+    np.testing.assert_allclose(model.estimator_.predict(X), by_hand.predict(X), rtol=1e-6)
+    assert model.score(ds) == pytest.approx(by_hand.score(X, y, sample_weight=w))

@@ -23,7 +23,7 @@ from ._core.checks import check_int
 from ._core.data import as_dataset
 from ._core.optional import require
 from ._core.params import Boolean, Integer, Options, Seed, validate_params
-from ._core.seeds import drawn_seed, epoch_seed
+from ._core.seeds import drawn_seed, epoch_seed, group_rng
 from .tabularizer import WindowTabularizer, fitted
 
 keras = require("keras", "keras", "xbatcher_tab.keras")
@@ -50,7 +50,13 @@ class WindowPyDataset(keras.utils.PyDataset):
         columns that have no window position, ``x`` is ``(windows, extras)`` for a
         model with two inputs.
     shuffle : bool, default False
-        A new order every epoch, derived from ``random_state`` and the epoch.
+        A new order every epoch, derived from ``random_state`` and the epoch (epoch
+        ``e``: the order of the torch loaders' epoch ``e`` and of ``fit_batches``'
+        epoch ``e``; epoch 0, that of ``iter_batches``). Give ``model.fit`` its
+        ``shuffle=False``: Keras otherwise reorders the batches with Python's unseeded
+        ``random``. With ``workers`` > 1 Keras 3 gathers batches of the next epoch before
+        ``on_epoch_end`` changes the order (samples repeated and lost): refused; use
+        one worker, or the torch loaders.
     random_state : int, optional
     **kwargs
         Passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
@@ -87,6 +93,13 @@ class WindowPyDataset(keras.utils.PyDataset):
         random_state: int | None = None,
         **kwargs,
     ) -> None:
+        if shuffle and kwargs.get("workers", 1) > 1:
+            raise ValueError(
+                f"shuffle=True with workers={kwargs['workers']}: Keras 3 gathers batches of "
+                "the next epoch before on_epoch_end reshuffles, so an epoch would repeat "
+                "some samples and lose others; use workers=1, or "
+                "xbatcher_tab.torch.WindowIterableDataset with DataLoader workers"
+            )
         super().__init__(**kwargs)
         data = as_dataset(data, "data")
         tab = fitted(tab, data, "WindowPyDataset")
@@ -108,7 +121,7 @@ class WindowPyDataset(keras.utils.PyDataset):
             n = len(self.samples)
             if self.shuffle:
                 seed = epoch_seed(self.random_state, self.epoch)
-                self._order = np.random.default_rng(seed).permutation(n)
+                self._order = group_rng(seed, 0).permutation(n)  # as iter_batches' order
             else:
                 self._order = np.arange(n)
         return self._order

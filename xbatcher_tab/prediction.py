@@ -459,7 +459,11 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         X_all, y_all, w_all = labelled_rows(tab, pieces)
         self.tab_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one
-            fit_params = {"sample_weight": w_all, **fit_params}
+            # a Pipeline takes it for its last step, by the step's name
+            key = "sample_weight"
+            if isinstance(estimator, Pipeline):
+                key = f"{estimator.steps[-1][0]}__sample_weight"
+            fit_params = {key: w_all, **fit_params}
         self.estimator_ = clone(estimator).fit(X_all, y_all, **fit_params)
         return self
 

@@ -15,7 +15,9 @@ from ._core.batch_options import BatchOptions, with_batch_options
 from ._core.deprecation import warn_deprecated
 from ._core.params import Boolean, Integer, validate_params
 from ._core.seeds import drawn_seed, epoch_seed
+from ._table.epochs import batch_sizes
 from ._table.progress import progress_bar
+from ._table.slabs import SlabSource
 from .tabularizer import check_model_first, fitted_with_target
 
 __all__ = ["fit_batches"]
@@ -69,10 +71,15 @@ def fit_batches(
     **kwargs
         The batch options above, with two defaults of their own here: ``shuffle`` is
         True and ``prefetch`` 1 (the next batch is gathered while the estimator
-        trains). ``random_state`` seeds every pass: pass ``p`` uses a seed derived from
-        it, so the batches of a run repeat exactly and each epoch has its own order
-        (the estimator's own randomness, such as ``SGDRegressor``'s, needs its own
-        ``random_state`` for the whole run to repeat). Any other keyword is passed to
+        trains). ``random_state`` seeds every epoch: epoch ``e`` of the last step has
+        the order of the torch and Keras loaders' epoch ``e`` (epoch 0: the order of
+        ``iter_batches`` with that ``random_state``), so the batches of a run repeat
+        exactly and each epoch has its own order (the estimator's own randomness, such
+        as ``SGDRegressor``'s, needs its own ``random_state`` for the whole run to
+        repeat). ``start=k`` resumes an interrupted run after its last step's first
+        ``k`` batches, counted over the epochs (``k`` past an epoch's batches resumes
+        in a later epoch, in that epoch's order); a Pipeline's earlier steps are then
+        trained already and are not passed over again. Any other keyword is passed to
         the last step's ``partial_fit`` (e.g. ``classes=`` for classifiers). With the
         tabularizer's ``weight``, each batch's weights go to every step whose
         ``partial_fit`` takes ``sample_weight`` (the last step must).
@@ -115,13 +122,14 @@ def fit_batches(
     seed = drawn_seed(options.random_state, options.random)
     total = None if tab.get_layout().selects else tab.count_samples(data)
 
-    def passes(n_fitted, k, desc):
-        """Pass ``k``: batches transformed by the first ``n_fitted`` (fitted) steps."""
+    def passes(n_fitted, epoch, start, desc):
+        """Epoch ``epoch``'s batches from batch ``start`` on, transformed by the first
+        ``n_fitted`` (fitted) steps."""
         bar = progress_bar(progress, total, desc)
         try:
-            pass_options = options.replace(random_state=epoch_seed(seed, k))
+            pass_options = options.replace(random_state=epoch_seed(seed, epoch), start=start)
             batches = tab.iter_batches(data, **pass_options.as_kwargs())
-            for k, batch in enumerate(batches, start=1):
+            for k, batch in enumerate(batches, start=start + 1):
                 X = batch.X
                 for fitted in steps[:n_fitted]:
                     X = fitted.transform(X)
@@ -136,14 +144,49 @@ def fit_batches(
     def weights(step, w) -> dict:
         return {"sample_weight": w} if w is not None and _takes_weights(step) else {}
 
-    for i, step in enumerate(steps[:-1]):
-        for X, y, w in passes(i, i, f"step {i + 1}/{len(steps)}"):
-            step.partial_fit(X, y, **weights(step, w))
     last = len(steps) - 1
-    for epoch in range(epochs):
-        for X, y, w in passes(last, last + epoch, f"epoch {epoch + 1}/{epochs}"):
+    first_epoch, start = 0, options.start
+    if start:  # a run resumed: where it stopped, its earlier steps trained already
+        _check_trained(steps[:-1])
+        per_epoch = _batches_per_epoch(tab, data, options)
+        first_epoch, start = divmod(start, per_epoch) if per_epoch else (epochs, 0)
+        if first_epoch >= epochs:
+            raise ValueError(
+                f"start={options.start} is past the run's last batch: {epochs} epoch(s) of "
+                f"{per_epoch} batches"
+            )
+    else:
+        for i, step in enumerate(steps[:-1]):
+            for X, y, w in passes(i, 0, 0, f"step {i + 1}/{len(steps)}"):
+                step.partial_fit(X, y, **weights(step, w))
+    for epoch in range(first_epoch, epochs):
+        skip = start if epoch == first_epoch else 0
+        for X, y, w in passes(last, epoch, skip, f"epoch {epoch + 1}/{epochs}"):
             steps[-1].partial_fit(X, y, **weights(steps[-1], w), **fit_kwargs)
     return estimator
+
+
+def _check_trained(steps: list) -> None:
+    """A resumed run's earlier Pipeline steps must be trained (they are not passed
+    over again)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    for step in steps:
+        try:
+            check_is_fitted(step)
+        except NotFittedError:
+            raise ValueError(
+                f"start resumes a run after its last step's first batches, but the "
+                f"Pipeline's {type(step).__name__} is not trained: resume with the "
+                "estimator the interrupted run trained, or start=0"
+            ) from None
+
+
+def _batches_per_epoch(tab, data, options: BatchOptions) -> int:
+    """The batches of one epoch (under dropna or where, counting the samples kept)."""
+    source = SlabSource(tab.get_layout(), data)
+    return batch_sizes(int(source.counts().sum()), options.batch_size, options.drop_last).size
 
 
 def _takes_weights(step) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["drawn_seed", "epoch_seed", "fixed_seed"]
+__all__ = ["drawn_seed", "epoch_seed", "fixed_seed", "group_rng"]
 
 
 def fixed_seed(random_state: object) -> object:
@@ -48,18 +48,32 @@ def drawn_seed(random_state: object, needed: bool) -> object:
     return seed
 
 
-def epoch_seed(seed: object, epoch: int) -> int | None:
-    """The seed of epoch (or pass) ``epoch`` of ``seed`` (None stays None).
+def epoch_seed(seed: object, epoch: int) -> object:
+    """The seed of epoch (or pass) ``epoch`` of ``seed``: epoch 0's is ``seed`` itself,
+    so that the first epoch of every path is the order ``iter_batches`` gives for that
+    ``random_state`` (None stays None).
 
     Examples
     --------
     >>> epoch_seed(0, 1) == epoch_seed(0, 1) != epoch_seed(0, 2)
     True
-    >>> epoch_seed(None, 3) is None
-    True
+    >>> epoch_seed(7, 0), epoch_seed(None, 3)
+    (7, None)
     """
-    if seed is None:
-        return None
+    if seed is None or epoch == 0:
+        return seed
     if isinstance(seed, np.random.SeedSequence):
         seed = seed.generate_state(1)[0]
     return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0])
+
+
+def group_rng(seed: object, group: int) -> np.random.Generator:
+    """The generator that permutes group ``group`` of a shuffled epoch seeded by
+    ``seed`` (data in memory is one group, 0): one home for every path's order.
+
+    Examples
+    --------
+    >>> group_rng(0, 1).permutation(4).tolist() == group_rng(0, 1).permutation(4).tolist()
+    True
+    """
+    return np.random.default_rng([np.random.SeedSequence(seed).entropy, group])

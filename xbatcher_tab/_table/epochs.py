@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.seeds import group_rng
 from .slabs import SlabSource
 
 __all__ = ["Epoch", "Shard", "batch_sizes"]
@@ -117,10 +118,9 @@ class Epoch:
         self.source = source
         self.shuffle = seed is not None
         slabs = np.arange(len(source.slabs))
-        if self.shuffle:
-            self._entropy = np.random.SeedSequence(seed).entropy
-            if len(slabs) > 1:
-                slabs = np.random.default_rng(self._entropy).permutation(slabs)
+        self._seed = seed
+        if self.shuffle and len(slabs) > 1:
+            slabs = np.random.default_rng(np.random.SeedSequence(seed).entropy).permutation(slabs)
         step = buffer if self.shuffle else 1
         self.groups = [slabs[g : g + step] for g in range(0, len(slabs), step)]
         self._counts = None if counts is None else np.asarray(counts, dtype=np.int64)
@@ -144,7 +144,7 @@ class Epoch:
             return self._held[1]
         ids = np.concatenate([self.source.ids(int(k)) for k in self.groups[g]])
         if self.shuffle:
-            ids = np.random.default_rng([self._entropy, g]).permutation(ids)
+            ids = group_rng(self._seed, g).permutation(ids)
         self._held = (g, ids)
         return ids
 

@@ -63,6 +63,8 @@ class TableOutputs:
     def sample_weight(self, coords: pd.DataFrame) -> np.ndarray:
         """The weight of each sample of a coordinate frame (the ``coords`` of a table or
         a batch), in its order: ``X, y, coords = batch; w = tab.sample_weight(coords)``.
+        For the dask frame of :meth:`to_dask`, a dask Series in its blocks (what
+        ``xgboost.dask`` takes as ``weight=``).
 
         Examples
         --------
@@ -77,6 +79,9 @@ class TableOutputs:
         check_is_fitted(self, "layout_")
         if self.layout_.weight is None:
             raise ValueError("the tabularizer has no weight: pass weight='coslat' or a DataArray")
+        if hasattr(coords, "map_partitions"):  # to_dask's dask frame: lazy, by block
+            meta = pd.Series(dtype=np.float64, name="weight")
+            return coords.map_partitions(_weights_of, self.layout_.weight, meta=meta)
         return sample_weight(self.layout_.weight, coords)
 
     def outlier_cells(self, X: xr.Dataset | xr.DataArray) -> xr.Dataset:
@@ -283,6 +288,11 @@ class TableOutputs:
         if not self._pandas_output():
             return rows
         return rows.to_pandas(list(self.feature_names_out_), self.layout_.target)
+
+
+def _weights_of(frame: pd.DataFrame, weight: object) -> pd.Series:
+    """The weights of one block of a dask coordinate frame (a dask task)."""
+    return pd.Series(sample_weight(weight, frame), index=frame.index, name="weight")
 
 
 def _per_feature(values: object, names: list) -> np.ndarray:
