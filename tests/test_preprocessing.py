@@ -255,6 +255,10 @@ def test_flip_equals_brute_force_flipped_windows(case, data):
         warnings.simplefilter("ignore", UserWarning)
         X, _, coords = tab.fit(ds).tabularize(ds)
     dim = data.draw(st.sampled_from(list(kw["input_dims"])))
+    if kw["target"] and dim in (kw["lead"] or {}):  # along a lead dim: refused
+        with pytest.raises(ValueError, match="the target's lead dim"):
+            xt.augment.flip(tab, dims=[dim]).orders()
+        return
     flipped, _, _ = xt.augment.flip(tab, dims=[dim], p=1.0)(
         X.copy(), None, coords, np.random.default_rng(0)
     )
@@ -322,6 +326,13 @@ def test_flip_needs_windowed_dims_and_a_probability():
         xt.augment.flip(tab, dims=["lat"], p=2)
     with pytest.raises(TypeError, match="augment must be a function"):
         tab.iter_batches(ds, augment="flip")
+    # along the lead dim a mirrored window reads the past backwards for the same label
+    ahead = xt.WindowTabularizer(
+        input_dims={"time": 3, "lat": 3}, target=xt.Target("tasmax", lead={"time": 1})
+    ).fit(ds)
+    with pytest.raises(ValueError, match="cannot include 'time', the target's lead dim"):
+        xt.augment.flip(ahead, dims=["time"]).orders()
+    xt.augment.flip(ahead, dims=["lat"]).orders()
 
 
 @given(

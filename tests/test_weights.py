@@ -82,6 +82,22 @@ def test_bad_weights_are_named(ds, weight, error, match):
         make(weight).fit(ds)
 
 
+def test_weights_that_are_not_finite_and_non_negative_are_refused(ds):
+    """NaN or negative weights reached the estimators, which failed with messages of
+    their own (or, xgboost, trained on them): refused at fit, naming the fix."""
+    lat = ds.lat.values
+    for bad in (np.nan, -1.0):
+        values = np.ones(lat.size)
+        values[2] = bad
+        weight = xr.DataArray(values, dims="lat", coords={"lat": lat})
+        with pytest.raises(ValueError, match="weight must be finite and >= 0 at every cell"):
+            make(weight).fit(ds)
+    zero = xr.DataArray(
+        np.where(np.arange(lat.size) == 2, 0.0, 1.0), dims="lat", coords={"lat": lat}
+    )
+    make(zero).fit(ds)
+
+
 def test_missing_labels_and_no_weight_are_named(ds):
     half = xr.DataArray(np.ones(4), dims="lat", coords={"lat": ds.lat.values[:4]})
     tab = make(half).fit(ds)

@@ -38,6 +38,14 @@ def flip_permutation(layout, dim: Hashable) -> np.ndarray:
             f"flip dims must be windowed dims; {dim!r} is not in input_dims "
             f"{list(layout.window.dims)}"
         )
+    leads = dict(layout.window.leads)
+    if dim in leads:
+        raise ValueError(
+            f"flip dims cannot include {dim!r}, the target's lead dim: the label lies "
+            f"{leads[dim]} step(s) past the window's end along it, so a mirrored window "
+            "would pair the past read backwards with the same label; flip along other "
+            "windowed dims"
+        )
     return layout.columns.flip(dim)
 
 

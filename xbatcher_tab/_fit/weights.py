@@ -44,6 +44,15 @@ def check_weight(weight: object, ds: xr.Dataset, dims: Sequence[Hashable]) -> ob
         )
     if weight.dtype.kind not in "biuf":
         raise TypeError(f"weight must be numeric, got dtype {weight.dtype}")
+    values = np.asarray(weight.values, dtype=np.float64)  # a field of the grid: small
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        first = values[bad][0]
+        raise ValueError(
+            f"weight must be finite and >= 0 at every cell, got {int(bad.sum())} cell(s) "
+            f"that are not (e.g. {first}): give 0 where a cell should not count, or leave "
+            "its samples out with where="
+        )
     for d in weight.dims:
         if d in ds.coords and ds[d].dims == (d,) and d not in weight.coords:
             raise ValueError(
