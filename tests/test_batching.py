@@ -261,3 +261,19 @@ def test_increasing_ids_mixing_sparse_and_dense_blocks():
         ]
     )
     np.testing.assert_array_equal(table.X(ids), X[ids])
+
+
+def test_a_shuffle_without_a_seed_shuffles():
+    """shuffle=True without random_state permutes the epoch (for a moment it gave the
+    storage order: the missing seed read as "no shuffle"), a new order each call."""
+    ds = xt.datasets.tasmax(time=10, lat=4, lon=5)
+    tab = xt.WindowTabularizer({"time": 2}, target=xt.Target("tasmax", lead={"time": 1}))
+    tab.fit(ds)
+    in_order = tab.sample_coords(ds).index.to_numpy()
+    orders = [
+        np.concatenate([b.coords.index.to_numpy() for b in tab.iter_batches(ds, shuffle=True)])
+        for _ in range(2)
+    ]
+    for order in orders:
+        assert sorted(order) == sorted(in_order) and not np.array_equal(order, in_order)
+    assert not np.array_equal(orders[0], orders[1])

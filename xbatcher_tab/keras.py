@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ._adapters.samples import SHAPES, Samples
+from ._core.batch_options import Sample
 from ._core.checks import check_int
 from ._core.data import as_dataset
 from ._core.optional import require
@@ -58,6 +59,10 @@ class WindowPyDataset(keras.utils.PyDataset):
         ``on_epoch_end`` changes the order (samples repeated and lost): refused; use
         one worker, or the torch loaders.
     random_state : int, optional
+    sample : float or int, optional
+        A seeded subset of the samples (a fraction in (0, 1] or a count), the same in
+        every epoch: those ``iter_batches`` and the torch loaders draw for the same
+        ``random_state``.
     **kwargs
         Passed to ``keras.utils.PyDataset`` (``workers``, ``use_multiprocessing``,
         ``max_queue_size``).
@@ -80,6 +85,7 @@ class WindowPyDataset(keras.utils.PyDataset):
             "shape": Options(*SHAPES),
             "shuffle": Boolean(),
             "random_state": Seed(),
+            "sample": Sample(),
         }
     )
     def __init__(
@@ -91,6 +97,7 @@ class WindowPyDataset(keras.utils.PyDataset):
         shape: str = "flat",
         shuffle: bool = False,
         random_state: int | None = None,
+        sample: float | int | None = None,
         **kwargs,
     ) -> None:
         if shuffle and kwargs.get("workers", 1) > 1:
@@ -103,12 +110,18 @@ class WindowPyDataset(keras.utils.PyDataset):
         super().__init__(**kwargs)
         data = as_dataset(data, "data")
         tab = fitted(tab, data, "WindowPyDataset")
+        self.random_state = drawn_seed(random_state, shuffle or sample is not None)
         self.samples = Samples(
-            tab.get_layout(), data, shape, channels_last=True, runtime=tab._runtime()
+            tab.get_layout(),
+            data,
+            shape,
+            channels_last=True,
+            runtime=tab._runtime(),
+            sample=sample,
+            seed=self.random_state,
         )
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.random_state = drawn_seed(random_state, shuffle)
         self.epoch = 0
         self._order: np.ndarray | None = None
 

@@ -21,14 +21,15 @@ import numpy as np
 import xarray as xr
 
 from ._adapters.samples import SHAPES, Samples, shaped
-from ._core.batch_options import BatchOptions, with_batch_options
+from ._core.batch_options import BatchOptions, Sample, with_batch_options
 from ._core.checks import check_int
 from ._core.data import as_dataset, computing_in
 from ._core.optional import require
-from ._core.params import Options, validate_params
-from ._core.seeds import drawn_seed, epoch_seed
+from ._core.params import Options, Seed, validate_params
+from ._core.seeds import drawn_seed
 from ._table.batches import Shard, iter_batches
 from ._table.epochs import batch_sizes
+from ._table.sampling import sample_size
 from ._table.slabs import SlabSource
 from .tabularizer import WindowTabularizer, fitted
 
@@ -71,16 +72,22 @@ class WindowDataset(Dataset):
         window's sizes in ``input_dims`` order. With columns that have no window
         position (a centering reference, summaries, coordinate features), ``x`` is the
         pair ``(window, extras)``.
+    sample : float or int, optional
+        A seeded subset of the samples: a fraction in (0, 1] or a count, drawn by
+        ``random_state`` (the samples ``iter_batches`` and the other loaders draw for
+        the same seed and ``sample``).
+    random_state : int, optional
+        The sample's seed (drawn once here if not given).
 
     Notes
     -----
     Items are ``(x, y)`` tensors, ``(x, y, w)`` with the tabularizer's ``weight``, or
     ``(x,)`` for data without the target variable (a one-element tuple, so that an
     ``x`` that is itself the pair ``(windows, extras)`` never reads as ``(x, y)``). Its
-    length is the number of
-    samples kept (after ``dropna`` and ``where``). A ``DataLoader`` gathers each batch
-    in one call, through ``__getitems__``, not one call per sample; worker processes
-    receive the dataset without the data it read, and read it again.
+    length is the number of samples kept (after ``dropna`` and ``where``; of them,
+    those drawn by ``sample``). A ``DataLoader`` gathers each batch in one call, through
+    ``__getitems__``, not one call per sample; worker processes receive the dataset
+    without the data it read, and read it again.
 
     Examples
     --------
@@ -95,13 +102,27 @@ class WindowDataset(Dataset):
     ((4, 1, 3, 3, 3), (4,))
     """
 
-    @validate_params({"shape": Options(*SHAPES)})
+    @validate_params({"shape": Options(*SHAPES), "sample": Sample(), "random_state": Seed()})
     def __init__(
-        self, tab: WindowTabularizer, data: xr.Dataset | xr.DataArray, *, shape: str = "flat"
+        self,
+        tab: WindowTabularizer,
+        data: xr.Dataset | xr.DataArray,
+        *,
+        shape: str = "flat",
+        sample: float | int | None = None,
+        random_state: object = None,
     ) -> None:
         data = as_dataset(data, "data")
         self.tab = fitted(tab, data, "WindowDataset")  # no target needed: x alone
-        self.samples = Samples(self.tab.get_layout(), data, shape, runtime=self.tab._runtime())
+        seed = drawn_seed(random_state, sample is not None)  # one subset in every worker
+        self.samples = Samples(
+            self.tab.get_layout(),
+            data,
+            shape,
+            runtime=self.tab._runtime(),
+            sample=sample,
+            seed=seed,
+        )
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -248,7 +269,7 @@ class WindowIterableDataset(IterableDataset):
         self.rank, self.world_size = rank, world_size
         self.options = opts.replace(random_state=self._one_seed(opts.random_state, opts.random))
         # the epoch in shared memory: set_epoch reaches persistent workers too
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self._epoch = torch.full((), opts.epoch, dtype=torch.int64).share_memory_()
         # the process group's (rank, world size), seen where it is initialised (here,
         # and at set_epoch): a DataLoader's worker process has no process group
         self._group = torch.zeros(2, dtype=torch.int64).share_memory_()
@@ -293,6 +314,8 @@ class WindowIterableDataset(IterableDataset):
         else:
             n = int(SlabSource(self.tab.get_layout(), self.data).counts().sum())
         opts = self.options
+        if opts.sample is not None:
+            n = sample_size(opts.sample, n)
         sizes = batch_sizes(n, opts.batch_size, opts.drop_last, shard.ranks)
         return max(sizes.size // shard.ranks - opts.start, 0)
 
@@ -335,10 +358,7 @@ class WindowIterableDataset(IterableDataset):
         # k, so the loader gives batches k, k + 1, ... of the full epoch, in order
         start = self.options.start
         played = (worker + start) % workers
-        options = self.options.replace(
-            random_state=epoch_seed(self.options.random_state, self.epoch),
-            start=len(range(played, start, workers)),
-        )
+        options = self.options.replace(epoch=self.epoch, start=len(range(played, start, workers)))
         layout = self.tab.get_layout()
         labelled = layout.labelled(self.data)
         runtime = self.tab._runtime()

@@ -14,9 +14,10 @@ import xarray as xr
 from ._core.batch_options import BatchOptions, with_batch_options
 from ._core.deprecation import warn_deprecated
 from ._core.params import Boolean, Integer, validate_params
-from ._core.seeds import drawn_seed, epoch_seed
+from ._core.seeds import drawn_seed
 from ._table.epochs import batch_sizes
 from ._table.progress import progress_bar
+from ._table.sampling import sample_size
 from ._table.slabs import SlabSource
 from .tabularizer import check_model_first, fitted_with_target
 
@@ -121,13 +122,17 @@ def fit_batches(
         )
     seed = drawn_seed(options.random_state, options.random)
     total = None if tab.get_layout().selects else tab.count_samples(data)
+    if total is not None and options.sample is not None:
+        total = sample_size(options.sample, total)
 
     def passes(n_fitted, epoch, start, desc):
         """Epoch ``epoch``'s batches from batch ``start`` on, transformed by the first
         ``n_fitted`` (fitted) steps."""
         bar = progress_bar(progress, total, desc)
         try:
-            pass_options = options.replace(random_state=epoch_seed(seed, epoch), start=start)
+            pass_options = options.replace(
+                random_state=seed, epoch=options.epoch + epoch, start=start
+            )
             batches = tab.iter_batches(data, **pass_options.as_kwargs())
             for k, batch in enumerate(batches, start=start + 1):
                 X = batch.X
@@ -186,7 +191,10 @@ def _check_trained(steps: list) -> None:
 def _batches_per_epoch(tab, data, options: BatchOptions) -> int:
     """The batches of one epoch (under dropna or where, counting the samples kept)."""
     source = SlabSource(tab.get_layout(), data)
-    return batch_sizes(int(source.counts().sum()), options.batch_size, options.drop_last).size
+    n = int(source.counts().sum())
+    if options.sample is not None:
+        n = sample_size(options.sample, n)
+    return batch_sizes(n, options.batch_size, options.drop_last).size
 
 
 def _takes_weights(step) -> bool:

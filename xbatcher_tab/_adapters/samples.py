@@ -21,6 +21,7 @@ from .._core.data import computing_in
 from .._engine.runtime import Runtime
 from .._fit.layout import Layout
 from .._fit.weights import sample_weight
+from .._table.sampling import sampled_positions
 from .._table.slabs import load_table
 from .._table.table import Table
 
@@ -74,6 +75,8 @@ class Samples:
         shape: str = "flat",
         channels_last: bool = False,
         runtime: Runtime | None = None,
+        sample: float | int | None = None,
+        seed: object = None,
     ) -> None:
         self.layout = layout
         self.runtime = Runtime.current() if runtime is None else runtime
@@ -84,6 +87,7 @@ class Samples:
         self._table: Table | None = None
         self._ids: np.ndarray | None = None
         self._owner = os.getpid()  # a loader's worker is another process
+        self.sample, self.seed = sample, seed
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -100,9 +104,12 @@ class Samples:
     @property
     def ids(self) -> np.ndarray:
         """The global ids of the samples, in table order (reads the data under
-        ``dropna`` or ``where``)."""
+        ``dropna`` or ``where``): those drawn by ``sample``, if given."""
         if self._ids is None:
-            self._ids = self.table.valid_ids()
+            ids = self.table.valid_ids()
+            if self.sample is not None:  # the subset every path draws for the seed
+                ids = ids[sampled_positions([ids.size], self.sample, self.seed)]
+            self._ids = ids
         return self._ids
 
     def __len__(self) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .params import Boolean, Function, Integer, Options, Seed, validate
+from .checks import describe
+from .params import Boolean, Function, Integer, Options, Rule, Seed, validate
 
 __all__ = [
     "BATCH_OPTIONS_DOC",
@@ -32,7 +34,9 @@ shuffle : bool or "full", default False
     samples of those slabs permuted (each chunk read about once per epoch). ``"full"``
     loads the whole source and permutes every sample.
 random_state : int or numpy Generator, optional
-    Seed of the shuffle: the same seed gives the same epoch.
+    Seed of the shuffle, the augmentation and the sample: the same seed gives the same
+    epoch on every path (``fit_batches``, ``WindowDataIter``, the torch and Keras
+    loaders).
 drop_last : bool, default False
     Drop the last, partial batch.
 start : int, default 0
@@ -50,7 +54,17 @@ prefetch : int, default 0 (1 in ``fit_batches`` and ``WindowDataIter``, whose
     gathered) while the caller works on the current one; memory holds at most
     ``prefetch + 1`` batches besides the caller's. The same batches in the same order;
     an error while preparing one is raised where that batch would come, and stopping
-    early (``break``) stops the thread. 0: gathered in the caller's thread."""
+    early (``break``) stops the thread. 0: gathered in the caller's thread.
+sample : float or int, optional
+    Train on a seeded subset: a fraction in (0, 1] of the samples kept (after
+    ``dropna`` and ``where``; ``round(fraction * n)``, at least one) or a count of them,
+    drawn without replacement by ``random_state`` before anything is gathered (slabs
+    with no sample drawn are not read). The same subset in every epoch and on every
+    path for the same seed; never applied by ``xt.predict``.
+epoch : int, default 0
+    Which epoch's order: shuffles and augmentations of epoch ``e`` derive from
+    ``random_state`` and ``e`` (epoch 0: from the seed itself), as the torch loaders'
+    ``set_epoch(e)`` and ``fit_batches``' epoch ``e``."""
 
 
 def batch_options_doc(indent: int) -> str:
@@ -72,6 +86,34 @@ def with_batch_options(indent: int) -> Callable:
     return fill
 
 
+class Sample(Rule):
+    """``sample``: None, a fraction in (0, 1] (a float) or a count >= 1 (an integer).
+
+    Examples
+    --------
+    >>> Sample().check("sample", 0.1), Sample().check("sample", 500)
+    (0.1, 500)
+    >>> Sample().check("sample", 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample must be a fraction in (0, 1] or a count of samples >= 1, got 1.5
+    """
+
+    def check(self, name: str, value: object) -> float | int | None:
+        if value is None:
+            return None
+        valid = "a fraction in (0, 1] or a count of samples >= 1"
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be {valid}, got {describe(value)}")
+        if isinstance(value, numbers.Integral):
+            if value < 1:
+                raise ValueError(f"{name} must be {valid}, got {value!r}")
+            return int(value)
+        if not 0 < value <= 1:
+            raise ValueError(f"{name} must be {valid}, got {value!r}")
+        return float(value)
+
+
 BATCH_RULES = {
     "batch_size": Integer(1),
     "shuffle": Options(True, False, "full"),
@@ -81,6 +123,8 @@ BATCH_RULES = {
     "shuffle_buffer": Integer(1),
     "augment": Function("a function (X, y, coords, rng) -> (X, y, coords) or None"),
     "prefetch": Integer(0),
+    "sample": Sample(),
+    "epoch": Integer(0, "an epoch index >= 0"),
 }
 
 
@@ -99,7 +143,8 @@ class BatchOptions:
     Traceback (most recent call last):
     ...
     TypeError: iter_batches got an unknown option 'bach_size'; the batch options are \
-batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, prefetch
+batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, prefetch, \
+sample, epoch
     """
 
     batch_size: int = 65536
@@ -110,6 +155,8 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, pr
     shuffle_buffer: int = 4
     augment: Callable | None = None
     prefetch: int = 0
+    sample: float | int | None = None
+    epoch: int = 0
 
     def __post_init__(self) -> None:
         checked = validate(type(self).__name__, BATCH_RULES, self.as_kwargs())
@@ -136,9 +183,10 @@ batch_size, shuffle, random_state, drop_last, start, shuffle_buffer, augment, pr
 
     @property
     def random(self) -> bool:
-        """Whether the batches draw random numbers (a shuffle or an augmentation): then
+        """Whether the batches draw random numbers (a shuffle, an augmentation or a
+        sample): then
         a seed must be fixed once for every pass, worker and rank to agree."""
-        return bool(self.shuffle) or self.augment is not None
+        return bool(self.shuffle) or self.augment is not None or self.sample is not None
 
     def as_kwargs(self) -> dict:
         """The options as keyword arguments (values not copied)."""

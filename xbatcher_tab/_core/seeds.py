@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["drawn_seed", "epoch_seed", "fixed_seed", "group_rng"]
+__all__ = ["drawn_seed", "epoch_seed", "fixed_seed", "group_rng", "sample_rng"]
+
+SAMPLE_KEY = 2**63 - 1  # the sample's stream, apart from every group's
 
 
 def fixed_seed(random_state: object) -> object:
@@ -77,3 +79,15 @@ def group_rng(seed: object, group: int) -> np.random.Generator:
     True
     """
     return np.random.default_rng([np.random.SeedSequence(seed).entropy, group])
+
+
+def sample_rng(seed: object) -> np.random.Generator:
+    """The generator that draws the samples of ``sample=`` for ``seed``: one stream,
+    the same on every path, apart from the shuffle's.
+
+    Examples
+    --------
+    >>> bool(sample_rng(3).integers(100) == sample_rng(3).integers(100))
+    True
+    """
+    return np.random.default_rng([np.random.SeedSequence(seed).entropy, SAMPLE_KEY])

@@ -10,11 +10,12 @@ import numpy as np
 import xarray as xr
 
 from .._core.batch_options import BatchOptions
-from .._core.seeds import fixed_seed
+from .._core.seeds import drawn_seed, epoch_seed
 from .._engine.runtime import Runtime
 from .._fit.layout import Layout
 from .epochs import Epoch, Shard, rebatch
 from .prefetch import prefetched
+from .sampling import Sampled
 from .slabs import SlabSource
 from .table import Tabular
 
@@ -42,9 +43,12 @@ def iter_batches(
     keep = 2 * options.shuffle_buffer if shuffle else 2  # the groups in flight
     load = shuffle == "full"
     source = SlabSource(layout, data, load=load, keep=keep, runtime=runtime)
-    seed = fixed_seed(options.random_state)  # shuffle and augment share it
+    base = drawn_seed(options.random_state, options.random)  # drawn here if not given
+    seed = epoch_seed(base, options.epoch)  # the epoch's shuffle and augmentation
     if counts is not None and load:  # counted slab by slab, loaded as one
         counts = [int(np.sum(counts))]
+    if options.sample is not None:  # the same subset in every epoch: of the base seed
+        source, counts = Sampled(source, options.sample, base, counts), None
     epoch = Epoch(source, seed if shuffle else None, options.shuffle_buffer, counts)
     batches = epoch.batches(options.batch_size, options.drop_last, shard, skip=options.start)
     if options.augment is None:

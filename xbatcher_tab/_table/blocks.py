@@ -18,6 +18,7 @@ from .._core.coords import sample_frame
 from .._core.optional import require
 from .._engine.runtime import Runtime
 from .._fit.layout import Layout
+from .sampling import Sampled
 from .slabs import SlabSource, map_slabs
 
 __all__ = ["to_dask"]
@@ -25,24 +26,38 @@ __all__ = ["to_dask"]
 BLOCK_BYTES = 128 * 2**20  # blocks of numpy-backed data: about 128 MiB of X
 
 
-def to_dask(layout: Layout, data: xr.Dataset | xr.DataArray, runtime: Runtime | None = None):
+def to_dask(
+    layout: Layout,
+    data: xr.Dataset | xr.DataArray,
+    runtime: Runtime | None = None,
+    sample: float | int | None = None,
+    seed: object = None,
+):
     """``X, y, coords`` of the table as dask objects; see
     :meth:`WindowTabularizer.to_dask`. ``runtime``: how each task gathers its rows
-    (on one thread; default: the options in force now)."""
+    (on one thread; default: the options in force now). ``sample``, ``seed``: only the
+    samples drawn (:mod:`~xbatcher_tab._table.sampling`), each block its slab's."""
     source = SlabSource(layout, data, block_bytes=BLOCK_BYTES, runtime=runtime)
     n_features = layout.n_features
     y_dtype = source.ds[layout.target].dtype if source.labelled else None
-    tasks = map_slabs(source, _kept_rows, nout=3)
+    drawn = None if sample is None else Sampled(source, sample, seed)
+    if drawn is None:
+        tasks = map_slabs(source, _kept_rows, nout=3)
+    else:
+        each = [(drawn.positions(k),) for k in range(len(source.slabs))]
+        tasks = map_slabs(source, _drawn_rows, each=each, nout=3)
     x_blocks, y_blocks, frames = [], [], []
-    for task, slab in zip(tasks, source.slabs, strict=True):
+    for k, (task, slab) in enumerate(zip(tasks, source.slabs, strict=True)):
         rows = np.nan if layout.selects else slab.n_samples
+        if drawn is not None:
+            rows = drawn.positions(k).size
         x_blocks.append(dsa.from_delayed(task[0], (rows, n_features), dtype=layout.dtype))
         if y_dtype is not None:
             y_blocks.append(dsa.from_delayed(task[1], (rows,), dtype=y_dtype))
         frames.append(task[2])
     X = dsa.concatenate(x_blocks) if x_blocks else dsa.empty((0, n_features), layout.dtype)
     y = dsa.concatenate(y_blocks) if y_blocks else None
-    return X, y, _coords(source, frames)
+    return X, y, _coords(source, frames, drawn)
 
 
 def _kept_rows(table):
@@ -50,12 +65,20 @@ def _kept_rows(table):
     return table.rows(table.valid_ids())
 
 
-def _coords(source: SlabSource, frames: list):
+def _drawn_rows(table, positions):
+    """The rows of a slab's drawn samples (``positions`` among those it keeps)."""
+    return table.rows(table.valid_ids()[positions])
+
+
+def _coords(source: SlabSource, frames: list, drawn: Sampled | None = None):
     """The coordinate frame: pandas when it needs no data values, dask otherwise."""
     grid, ds = source.grid, source.ds
     if not source.layout.selects:
         # anchors depend on sizes and coordinates only: build them now, cheaply
-        return sample_frame(source.coords, grid, np.arange(grid.n_samples, dtype=np.int64))
+        ids = np.arange(grid.n_samples, dtype=np.int64)
+        if drawn is not None:
+            ids = np.concatenate([drawn.ids(k) for k in range(len(source.slabs))] or [ids[:0]])
+        return sample_frame(source.coords, grid, ids)
     dd = require(
         "dask.dataframe",
         "dataframe",

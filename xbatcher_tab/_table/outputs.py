@@ -18,9 +18,11 @@ import sklearn
 import xarray as xr
 from sklearn.utils.validation import check_is_fitted
 
-from .._core.batch_options import BatchOptions, with_batch_options
+from .._core.batch_options import BatchOptions, Sample, with_batch_options
 from .._core.coords import MapLayout, check_frame
 from .._core.data import as_dataset
+from .._core.params import Seed
+from .._core.seeds import drawn_seed
 from .._fit.weights import sample_weight
 from .batches import iter_batches
 from .blocks import to_dask
@@ -181,7 +183,13 @@ class TableOutputs:
         batches = iter_batches(self.get_layout(), X, opts, runtime=self._runtime())
         return map(self._output, batches) if self._pandas_output() else batches
 
-    def to_dask(self, X: xr.Dataset | xr.DataArray):
+    def to_dask(
+        self,
+        X: xr.Dataset | xr.DataArray,
+        *,
+        sample: float | int | None = None,
+        random_state: object = None,
+    ):
         """The table as lazy dask objects: ``X, y, coords``.
 
         ``X`` (``(n_samples, n_features)``, one chunk along features) and ``y`` are
@@ -190,7 +198,10 @@ class TableOutputs:
         that chunk plus the window's halo by the same kernel as :meth:`tabularize`.
         Building them computes nothing. ``coords`` is a pandas DataFrame (a dask one
         with ``dropna``, whose block sizes are then unknown until computed); rows are
-        in the order of :meth:`tabularize`.
+        in the order of :meth:`tabularize`. ``sample``: only a seeded subset of the
+        samples (a fraction in (0, 1] or a count, drawn by ``random_state``: those
+        ``iter_batches`` draws for the same seed), each block its slab's (under
+        ``dropna`` or ``where``, each slab's samples are counted first: one read).
 
         Examples
         --------
@@ -204,7 +215,9 @@ class TableOutputs:
         >>> bool((X.compute() == tab.transform(ds)).all())
         True
         """
-        return to_dask(self.get_layout(), X, runtime=self._runtime())
+        sample = Sample().check("sample", sample)
+        seed = drawn_seed(Seed().check("random_state", random_state), sample is not None)
+        return to_dask(self.get_layout(), X, runtime=self._runtime(), sample=sample, seed=seed)
 
     def to_grid(
         self,
