@@ -1,0 +1,170 @@
+"""xgboost trained on a share of the window table, where the share is read.
+
+:func:`train_share` runs in each process of a training (a dask worker, or the caller
+alone): it cuts its share of the epoch's batches (:class:`~xbatcher_tab._table.epochs.Shard`:
+a run of batches, so a run of slabs) from the data, streams them through a
+:class:`ShareIter` into xgboost's external-memory matrix (pages in a folder of its own,
+removed afterwards) or an in-memory quantile matrix, and trains, joined to the other
+shares by xgboost's collective. The table exists nowhere whole. Imported by
+:mod:`xbatcher_tab.xgboost` only (it imports xgboost).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xgboost  # the xgboost extra: imported by xbatcher_tab.xgboost only
+
+from .._core.batch_options import BatchOptions
+from .._engine.runtime import Runtime
+from .._fit.layout import Layout
+from .._fit.weights import sample_weight
+from .._table.batches import iter_batches
+from .._table.epochs import Shard
+
+__all__ = ["Part", "ShareIter", "train_share"]
+
+MODES = ("auto", "external", "memory")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Data to cut a share of: training data or an evaluation set, with the samples
+    each of its slabs keeps when they had to be counted (``dropna``, ``where``)."""
+
+    data: object
+    name: str
+    counts: np.ndarray | None = None
+
+
+class ShareIter(xgboost.DataIter):
+    """Batches of one share of a part, as xgboost's data iterator: every pass the same
+    batches (rows, labels, weights, feature names)."""
+
+    def __init__(self, layout, part, options, shard, runtime, names, cache_prefix=None):
+        super().__init__(cache_prefix=cache_prefix)
+        self.args = (layout, part.data, options, shard, runtime, part.counts)
+        self.layout, self.names = layout, names
+        self._batches = None
+
+    def next(self, input_data) -> bool:
+        if self._batches is None:
+            self._batches = iter_batches(*self.args)
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        extra = {}
+        if self.layout.weight is not None:
+            extra["weight"] = sample_weight(self.layout.weight, batch.coords)
+        input_data(data=batch.X, label=batch.y, feature_names=self.names, **extra)
+        return True
+
+    def reset(self) -> None:
+        close = getattr(self._batches, "close", None)
+        if close is not None:
+            close()
+        self._batches = None
+
+
+def train_share(
+    layout: Layout,
+    runtime: Runtime,
+    names: Sequence[str],
+    train: Part,
+    evals: Sequence[Part],
+    options: BatchOptions,
+    shard: Shard,
+    params: dict,
+    num_boost_round: int,
+    mode: str,
+    train_kwargs: dict,
+    coll_args: dict | None,
+    workdir: str | None,
+) -> dict:
+    """Train on this process's share (see the module); returns the booster, the
+    evaluation history and the rows this share held. ``coll_args``: xgboost's
+    collective arguments (None: one process, no collective). ``workdir``: where the
+    external-memory pages go (a fresh folder in it, removed at the end)."""
+    import dask
+
+    worker = _dask_worker()
+    if worker is not None:  # its threads, its scratch folder
+        params = {**params, "nthread": worker.state.nthreads}
+        workdir = workdir or worker.local_directory
+    pages = tempfile.mkdtemp(prefix="xbatcher-tab-xgboost-", dir=workdir)
+    joined = contextlib.nullcontext()
+    if coll_args is not None:
+        joined = xgboost.collective.CommunicatorContext(**coll_args)
+    # read the share here, on this process's threads: asking the cluster this task runs
+    # on for the work would wait on itself
+    with dask.config.set(scheduler="synchronous"), joined:
+        try:  # the matrices live in _train's frame: gone, their pages closed, before rmtree
+            out = _train(
+                layout,
+                runtime,
+                names,
+                train,
+                evals,
+                options,
+                shard,
+                params,
+                num_boost_round,
+                mode,
+                train_kwargs,
+                pages,
+            )
+        finally:
+            gc.collect()
+            shutil.rmtree(pages, ignore_errors=True)
+    return {**out, "pages": pages}
+
+
+def _train(
+    layout,
+    runtime,
+    names,
+    train,
+    evals,
+    options,
+    shard,
+    params,
+    num_boost_round,
+    mode,
+    train_kwargs,
+    pages,
+) -> dict:
+    """The matrices of the parts and the booster trained on them."""
+    matrices = []
+    for part in (train, *evals):
+        ref = matrices[0][0] if matrices else None
+        prefix = os.path.join(pages, part.name) if mode == "external" else None
+        it = ShareIter(layout, part, options, shard, runtime, list(names), cache_prefix=prefix)
+        kind = xgboost.ExtMemQuantileDMatrix if mode == "external" else xgboost.QuantileDMatrix
+        matrices.append((kind(it, max_bin=params["max_bin"], ref=ref), part.name))
+    history: dict = {}
+    booster = xgboost.train(
+        params,
+        matrices[0][0],
+        num_boost_round,
+        evals=matrices[1:] or None,
+        evals_result=history,
+        **train_kwargs,
+    )
+    return {"booster": booster, "history": history, "rows": matrices[0][0].num_row()}
+
+
+def _dask_worker():
+    """The dask worker running this task, or None."""
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
