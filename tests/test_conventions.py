@@ -381,3 +381,12 @@ def test_a_missing_month_or_year_is_refused(freq, calendar):
     assert len(X) == 10 * 6
     with pytest.raises(ValueError, match="skips steps"):
         tab.fit(ds.drop_isel(time=5))
+
+
+def test_two_seasons_a_year_are_not_gaps():
+    """Labels at 1 June and 1 October every year (a wet and a dry season) step 4 and 8
+    months in turn: no step is missing (refused as 5 gaps for a while)."""
+    stamps = [f"{y}-{m:02d}-01" for y in range(2000, 2006) for m in (6, 10)]
+    ds = xt.datasets.tasmax(time=12, lat=2, lon=3).assign_coords(time=pd.to_datetime(stamps).values)
+    tab = xt.WindowTabularizer({"time": 2}, target=xt.Target("tasmax", lead={"time": 1}))
+    assert len(tab.fit(ds).transform(ds)) == 5 * 6

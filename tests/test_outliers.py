@@ -487,3 +487,23 @@ def test_scaling_over_pieces_under_bounds_learnt_from_the_data(rule, action, mon
     with pytest.warns(UserWarning, match="moved past the 10,000 smallest or largest"):
         for piece in pieces:
             short.partial_fit(piece)
+
+
+def test_scaling_over_pieces_survives_fill_values_among_the_cells():
+    """Fill values of 1e20 never masked, under a quantile rule, scale=True over two
+    pieces: the statistics of the cells inside the bounds, by hand (the moments of all
+    cells less those outside lost every digit: std 1.56e10 for 9.88)."""
+    rng = np.random.default_rng(0)
+    values = 280 + 10 * rng.standard_normal((400, 50))
+    values[rng.random(values.shape) < 5e-4] = 1e20
+    ds = xr.Dataset({"v": (("time", "x"), values)})
+    options = dict(input_dims={"time": 2}, scale=True, outliers={"v": ("quantile", 0.001, 0.999)})
+    tab = xt.WindowTabularizer(**options)
+    for piece in (ds.isel(time=slice(0, 200)), ds.isel(time=slice(200, None))):
+        tab.partial_fit(piece)
+    lo, hi = tab.layout_.outliers["v"]
+    cells = values[(values >= lo) & (values <= hi)]
+    mean, std = tab.layout_.scaling["v"]
+    assert mean == pytest.approx(cells.mean(), rel=1e-12)
+    assert std == pytest.approx(cells.std(), rel=1e-9)
+    assert tab.outliers_["v"]["exact"] and tab.outliers_["v"]["flagged"] == values.size - cells.size

@@ -465,3 +465,12 @@ def test_forecast_steps_are_checked_against_the_labels():
         xt.predict(model, window, hours, forecast_step=np.timedelta64(6, "h"))
     with pytest.raises(ValueError, match="must be a number > 0, got -1"):
         xt.predict(model, window, hours, forecast_step=-1)
+    # lead times as timedelta labels (cfgrib's step): a time delta steps them
+    steps = hours.assign_coords(time=np.arange(8) * np.timedelta64(6, "h"))
+    X, y, _ = window.fit(steps).tabularize(steps)
+    model = Ridge().fit(X, y)
+    for step in (np.timedelta64(6, "h"), pd.Timedelta("6h")):
+        pred = xt.predict(model, window, steps, forecast_step=step)
+        assert pred.time.values[-1] == np.timedelta64(48, "h")
+    with pytest.raises(TypeError, match="steps lead times .* np.timedelta64"):
+        xt.predict(model, window, steps, forecast_step=6)

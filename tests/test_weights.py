@@ -83,19 +83,25 @@ def test_bad_weights_are_named(ds, weight, error, match):
 
 
 def test_weights_that_are_not_finite_and_non_negative_are_refused(ds):
-    """NaN or negative weights reached the estimators, which failed with messages of
-    their own (or, xgboost, trained on them): refused at fit, naming the fix."""
+    """NaN or negative weights at a sample's anchor reached the estimators, which failed
+    with messages of their own (or, xgboost, trained on them): refused, naming the fix;
+    NaN where no sample is anchored (the ocean, under where=land) is fine."""
     lat = ds.lat.values
     for bad in (np.nan, -1.0):
         values = np.ones(lat.size)
         values[2] = bad
         weight = xr.DataArray(values, dims="lat", coords={"lat": lat})
-        with pytest.raises(ValueError, match="weight must be finite and >= 0 at every cell"):
-            make(weight).fit(ds)
-    zero = xr.DataArray(
-        np.where(np.arange(lat.size) == 2, 0.0, 1.0), dims="lat", coords={"lat": lat}
-    )
-    make(zero).fit(ds)
+        tab = make(weight).fit(ds)
+        with pytest.raises(ValueError, match="weight must be finite and >= 0 at every sample"):
+            tab.sample_weight(tab.sample_coords(ds))
+        away = xt.WindowTabularizer(
+            input_dims={"time": 2},
+            target=xt.Target("tasmax", lead={"time": 1}),
+            weight=weight,
+            where=xr.DataArray(np.arange(lat.size) != 2, dims="lat", coords={"lat": lat}),
+        ).fit(ds)
+        _, _, coords = away.tabularize(ds)
+        assert np.isfinite(away.sample_weight(coords)).all() and len(coords)
 
 
 def test_missing_labels_and_no_weight_are_named(ds):

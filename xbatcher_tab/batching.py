@@ -19,7 +19,7 @@ Where the data lives
   source once and permutes every sample, for sources that fit in memory.
 """
 
-# the machinery behind WindowTabularizer.iter_batches, importable here as before
+# the machinery behind WindowTabularizer.iter_batches (internal: its names may change)
 from ._table.batches import Shard as Shard
 from ._table.batches import augmented as augmented
 from ._table.batches import iter_batches as iter_batches

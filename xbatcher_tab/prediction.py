@@ -452,10 +452,10 @@ class WindowModel(GridInputMixin, MetaEstimatorMixin, BaseEstimator):
         pieces = data_pieces(X)
         largest = max(range(len(pieces)), key=lambda k: math.prod(pieces[k].sizes.values()))
         estimator, tab = self._given()
-        tab = fitted_with_target(clone(tab), pieces[largest], "WindowModel")  # the layout
-        for k, piece in enumerate(pieces):  # what fit learns from values, of every piece
-            if k != largest:
-                tab.partial_fit(piece)
+        tab = clone(tab)  # the layout from the largest piece, the values from all
+        for k in [largest, *(k for k in range(len(pieces)) if k != largest)]:
+            tab.partial_fit(pieces[k])
+        tab = fitted_with_target(tab, pieces[largest], "WindowModel")
         X_all, y_all, w_all = labelled_rows(tab, pieces)
         self.tab_ = tab
         if w_all is not None:  # the tabularizer's weight, unless the caller gives one

@@ -165,8 +165,9 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         deviations over the fitted pieces (merged exactly by ``partial_fit``).
     outlier_stats_ : dict
         With ``outliers``: what each rule learns from the values (moments for
-        ``"zscore"``, a quantile sketch for ``"quantile"``, and for both the 10,000
-        smallest and largest cells, to count outliers), merged piece by piece.
+        ``"zscore"``, a quantile sketch for ``"quantile"``; over ``partial_fit``, for
+        both, the 10,000 smallest and largest cells, to count outliers and scale
+        exactly under bounds that move), merged piece by piece.
     feature_names_out_ : ndarray of str
         ``var(dim±offset;...)`` per feature, offsets from the anchor.
 
@@ -263,7 +264,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         for attr in ("layout_", *FITTED_VALUES):
             if hasattr(self, attr):
                 delattr(self, attr)
-        return self.partial_fit(X)
+        return self._learn(X, pieces=False)
 
     def partial_fit(self, X: xr.Dataset | xr.DataArray, y: object = None) -> WindowTabularizer:
         """Learn from one more piece of the data (e.g. a year of a store).
@@ -283,6 +284,10 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
         >>> round(mean, 3) == round(float(ds.tasmax.mean()), 3)
         True
         """
+        return self._learn(X, pieces=True)
+
+    def _learn(self, X: xr.Dataset | xr.DataArray, pieces: bool) -> WindowTabularizer:
+        """Learn from one more piece; ``pieces``: more may come (``partial_fit``)."""
         ds = as_dataset(X)
         layout = self.layout_of(ds)
         first = not hasattr(self, "layout_")
@@ -290,7 +295,7 @@ class WindowTabularizer(GridInputMixin, TableOutputs, TransformerMixin, BaseEsti
             same_layout(layout, self.layout_)
         before = {} if first else {k: v for k, v in vars(self).items() if k in FITTED_VALUES}
         scale = check_bool("scale", self.scale)
-        layout, fitted = learn_values(ds, layout, scale, self.outliers, before)
+        layout, fitted = learn_values(ds, layout, scale, self.outliers, before, pieces)
         for name, value in fitted.items():
             setattr(self, name, value)
         self.layout_: Layout = layout

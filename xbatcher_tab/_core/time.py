@@ -167,7 +167,32 @@ def _month_gaps(values: np.ndarray) -> list[tuple[object, object]] | None:
     step = months.min()
     if not step >= 1 or day.max() - day.min() > 3 or np.any(months % step):
         return None
+    if _seasonal(year, month, int(step)):
+        return []
+
     return [(values[i], values[i + 1]) for i in np.flatnonzero(months > step)]
+
+
+def _seasonal(year: np.ndarray, month: np.ndarray, step: int) -> bool:
+    """Whether labels ``step`` months apart that skip some each year skip the same
+    months every year (a wet and a dry season: 1 June and 1 October): a sampling, not
+    gaps. The years between the first and the last hold the same months, fewer than a
+    year of steps, and the first and last years some of them."""
+    if 12 % step or step == 12:
+        return False
+    by_year: dict = {}
+    for y, m in zip(year.tolist(), month.tolist(), strict=True):
+        by_year.setdefault(y, set()).add(m)
+    sets = list(by_year.values())
+    inner = sets[1:-1] if len(sets) > 2 else sets
+    every = inner[0]
+    return (
+        len(sets) >= 2
+        and len(every) < 12 // step
+        and all(s == every for s in inner)
+        and sets[0] <= every
+        and sets[-1] <= every
+    )
 
 
 def _is_leap_day(label: object) -> bool:
@@ -193,6 +218,15 @@ def check_step(name: str, values: np.ndarray, step: object) -> object:
     ValueError: forecast_step must step forward, got '-1D'
     """
     kind = label_kind(values)
+    if np.asarray(values).dtype.kind == "m":  # lead times (cfgrib's step): deltas
+        if isinstance(step, bool) or not isinstance(step, np.timedelta64 | datetime.timedelta):
+            raise TypeError(
+                f"{name} steps lead times (timedelta labels): give a time delta such as "
+                f"np.timedelta64(6, 'h'), got {step!r}"
+            )
+        if pd.Timedelta(step) <= pd.Timedelta(0):
+            raise ValueError(f"{name} must step forward, got {step!r}")
+        return pd.Timedelta(step).to_timedelta64()
     time = kind in ("datetime", "cftime")
     if isinstance(step, str):
         if not time:

@@ -24,16 +24,23 @@ __all__ = ["learn_values", "same_layout"]
 
 
 def learn_values(
-    ds: xr.Dataset, layout: Layout, scale: bool, outliers: object, before: Mapping
+    ds: xr.Dataset,
+    layout: Layout,
+    scale: bool,
+    outliers: object,
+    before: Mapping,
+    pieces: bool = False,
 ) -> tuple[Layout, dict]:
     """The layout with the scaling and outlier bounds of the pieces so far, and the
     fitted attributes that hold them (``moments_``, ``outlier_stats_``, ``outliers_``).
-    ``before``: those attributes after the earlier pieces (empty for the first)."""
+    ``before``: those attributes after the earlier pieces (empty for the first).
+    ``pieces``: more pieces may come (``partial_fit``): rules learnt from the data keep
+    the tails of the cells, to count and scale exactly under bounds that move."""
     fitted: dict = {}
     rules = check_outliers(outliers, layout.variables, layout.target)
     if rules:  # bounds from the pieces so far; outliers_ counts what they flag
         stats, bounds, summary = learn_outliers(
-            ds, rules, before.get("outlier_stats_"), before.get("outliers_")
+            ds, rules, before.get("outlier_stats_"), before.get("outliers_"), pieces
         )
         fitted.update(outlier_stats_=stats, outliers_=summary)
         layout = dataclasses.replace(layout, outliers=bounds)

@@ -16,7 +16,7 @@ import xarray as xr
 
 from .._core.data import is_lazy
 
-__all__ = ["Moments", "merge", "moments", "of_cells", "scaling", "subtract"]
+__all__ = ["Moments", "merge", "moments", "of_cells", "scaling"]
 
 Moments = tuple[int, float, float]  # count, mean, M2
 
@@ -60,24 +60,6 @@ def merge(a: Moments, b: Moments) -> Moments:
         return (0, 0.0, 0.0)
     delta = mb - ma
     return (n, ma + delta * nb / n, sa + sb + delta * delta * na * nb / n)
-
-
-def subtract(total: Moments, part: Moments) -> Moments:
-    """The moments of ``total``'s cells without ``part``'s (cells among them):
-    :func:`merge` undone.
-
-    Examples
-    --------
-    >>> subtract((3, 2.666666666666667, 8.666666666666666), (1, 5.0, 0.0))
-    (2, 1.5, 0.5)
-    """
-    (n, mean, m2), (nb, mb, sb) = total, part
-    na = n - nb
-    if na <= 0:
-        return (0, 0.0, 0.0)
-    ma = (n * mean - nb * mb) / na
-    delta = mb - ma
-    return (na, ma, max(m2 - sb - delta * delta * na * nb / n, 0.0))
 
 
 def of_cells(cells: np.ndarray) -> Moments:

@@ -30,7 +30,7 @@ import xarray as xr
 
 from .._core.checks import check_choice, describe
 from .._core.data import is_lazy
-from .moments import Moments, merge, moments, of_cells, subtract
+from .moments import Moments, merge, moments, of_cells
 
 __all__ = [
     "ACTIONS",
@@ -159,34 +159,31 @@ class OutlierStats:
 
     def outside(self, v: Hashable, bounds: tuple[float, float]) -> np.ndarray | None:
         """The cells of every piece outside ``bounds``, from the tails: None where the
-        bounds lie deeper than the tails reach."""
-        if v not in self.tails:
-            return None
-        low, high, n = self.tails[v]
-        lo, hi = bounds
-        if low.size == n:  # every cell is in the tails
-            return low[(low < lo) | (low > hi)]
-        if not (low.size and lo <= low[-1] and hi >= high[0]):
-            return None
-        return np.concatenate([low[low < lo], high[high > hi]])
+        bounds lie deeper than the tails reach (or no tails were kept)."""
+        tails = self.tails.get(v)
+        return None if tails is None else tails.outside(bounds)
 
     def tabled_moments(
         self, v: Hashable, bounds: tuple[float, float], action: str, dtype: np.dtype
     ) -> Moments | None:
         """The moments of every piece's cells as the table holds them (outliers left
-        out, or clipped): the moments of all cells less those outside ``bounds`` (plus
-        their clipped values); None where the tails do not reach the bounds."""
-        out = self.outside(v, bounds)
-        if out is None or v not in self.moments:
+        out, or clipped): those of the cells between the tails, merged with the tail
+        cells inside ``bounds`` (and, clipped, those outside); None where the tails do
+        not reach the bounds."""
+        tails = self.tails.get(v)
+        out = None if tails is None else tails.outside(bounds)
+        if out is None:
             return None
-        kept = subtract(self.moments[v], of_cells(out))
+        cells = tails.cells()
+        inside = cells[(cells >= bounds[0]) & (cells <= bounds[1])]
+        kept = merge(tails.core, of_cells(inside))
         if action == "clip":
             kept = merge(kept, of_cells(clipped(out.astype(dtype), bounds)))
         return kept
 
     @classmethod
-    def of(cls, ds: xr.Dataset, rules: Mapping) -> OutlierStats:
-        zs = [v for v, r in rules.items() if r[0] != "range"]  # all cells' moments
+    def of(cls, ds: xr.Dataset, rules: Mapping, keep_tails: bool = False) -> OutlierStats:
+        zs = [v for v, r in rules.items() if r[0] == "zscore"]
         sketches, exact = {}, {}
         for v, rule in rules.items():
             if rule[0] != "quantile":
@@ -201,7 +198,9 @@ class OutlierStats:
                 cells = cells[~np.isnan(cells)]
                 sketches[v] = [_sketch(cells)]
                 exact[v] = tuple(np.quantile(cells, rule[1:], method="inverted_cdf").tolist())
-        tails = {v: _tails(ds[v]) for v, rule in rules.items() if rule[0] != "range"}
+        tails = {}
+        if keep_tails:  # pieces to come: their bounds will move
+            tails = {v: _tails(ds[v]) for v, rule in rules.items() if rule[0] != "range"}
         return cls(moments(ds, zs) if zs else {}, sketches, exact, tails)
 
     def merged(self, other: OutlierStats) -> OutlierStats:
@@ -212,10 +211,9 @@ class OutlierStats:
             if v in self.moments:
                 merged_moments[v] = merge(self.moments[v], m)
         sketches = {v: self.sketches.get(v, []) + s for v, s in other.sketches.items()}
-        tails = dict(other.tails)
-        for v, t in other.tails.items():
-            if v in self.tails:
-                tails[v] = _merged_tails([self.tails[v], t])
+        tails = {  # kept only where every piece kept them
+            v: Tails.merged([self.tails[v], t]) for v, t in other.tails.items() if v in self.tails
+        }
         return OutlierStats(merged_moments, sketches, {}, tails)
 
     def bounds(self, rules: Mapping) -> dict[Hashable, tuple[float, float]]:
@@ -247,38 +245,76 @@ def _sketch(block: np.ndarray) -> tuple[int, np.ndarray]:
     return cells.size, cells
 
 
-def _tail(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """``(smallest, largest, count)``: a block's :data:`TAIL_CELLS` smallest and
-    largest non-NaN cells, sorted, and its number of non-NaN cells."""
-    cells = np.asarray(block, dtype=np.float64).ravel()
-    cells = cells[~np.isnan(cells)]
-    k = min(TAIL_CELLS, cells.size)
-    if k == cells.size:
-        cells = np.sort(cells)
-        return cells, cells, int(cells.size)
-    low = np.sort(np.partition(cells, k - 1)[:k])
-    high = np.sort(np.partition(cells, cells.size - k)[cells.size - k :])
-    return low, high, int(cells.size)
+@dataclass(frozen=True)
+class Tails:
+    """A variable's cells as their :data:`TAIL_CELLS` smallest (``low``) and largest
+    (``high``), sorted, and the moments, minimum and maximum of the cells between
+    (``core``): every cell in exactly one of them (``n`` in all; few cells are all in
+    ``low``). Bounds that leave every core cell inside find their outliers among the
+    tails, exactly; no moment is ever subtracted (a fill value of 1e20 among the
+    cells would take all the precision)."""
+
+    low: np.ndarray
+    high: np.ndarray
+    core: Moments
+    core_range: tuple[float, float]
+    n: int
+
+    @classmethod
+    def of(cls, block: np.ndarray) -> Tails:
+        cells = np.asarray(block, dtype=np.float64).ravel()
+        return cls.of_cells(cells[~np.isnan(cells)], (0, 0.0, 0.0), (np.inf, -np.inf))
+
+    @classmethod
+    def of_cells(cls, cells: np.ndarray, core: Moments, core_range) -> Tails:
+        """Tails of ``cells`` (non-NaN) and of a core besides them."""
+        k = TAIL_CELLS
+        n = cells.size + core[0]
+        if cells.size <= 2 * k:
+            return cls(np.sort(cells), cells[:0], core, core_range, n)
+        cells = np.partition(cells, (k - 1, cells.size - k))
+        middle = cells[k : cells.size - k]
+        core = merge(core, of_cells(middle))
+        core_range = (min(core_range[0], middle.min()), max(core_range[1], middle.max()))
+        return cls(np.sort(cells[:k]), np.sort(cells[cells.size - k :]), core, core_range, n)
+
+    @classmethod
+    def merged(cls, parts: Sequence[Tails]) -> Tails:
+        """The tails of the union of blocks or pieces from the tails of each."""
+        core, lo, hi = (0, 0.0, 0.0), np.inf, -np.inf
+        for p in parts:
+            core = merge(core, p.core)
+            lo, hi = min(lo, p.core_range[0]), max(hi, p.core_range[1])
+        cells = np.concatenate([c for p in parts for c in (p.low, p.high)])
+        return cls.of_cells(cells, core, (lo, hi))
+
+    def cells(self) -> np.ndarray:
+        """The tails' cells."""
+        return np.concatenate([self.low, self.high])
+
+    def outside(self, bounds: tuple[float, float]) -> np.ndarray | None:
+        """The cells outside ``bounds``, if every core cell is inside; else None."""
+        lo, hi = bounds
+        if self.core[0] and not (lo <= self.core_range[0] and self.core_range[1] <= hi):
+            return None
+        cells = self.cells()
+        return cells[(cells < lo) | (cells > hi)]
 
 
-def _merged_tails(parts) -> tuple[np.ndarray, np.ndarray, int]:
-    """The tails of the union of blocks from the tails of each."""
-    low = np.sort(np.concatenate([p[0] for p in parts]))[:TAIL_CELLS]
-    high = np.sort(np.concatenate([p[1] for p in parts]))[-TAIL_CELLS:]
-    n = sum(p[2] for p in parts)
-    if low.size == n:  # few cells: both tails hold every one
-        high = low
-    return low, high, n
+def _tails(var: xr.DataArray) -> Tails:
+    """The tails of a variable's cells (block by block for dask-backed data, merged
+    eight at a time: the client holds a few blocks' tails, not every block's)."""
+    if not is_lazy([var.variable]):
+        return Tails.of(var.values)
+    import dask
 
-
-def _tails(var: xr.DataArray) -> tuple[np.ndarray, np.ndarray, int]:
-    """The tails of a variable's cells (block by block for dask-backed data)."""
-    if is_lazy([var.variable]):
-        import dask
-
-        blocks = var.data.to_delayed().ravel()
-        return _merged_tails(dask.compute(*[dask.delayed(_tail)(b) for b in blocks]))
-    return _tail(var.values)
+    level = [dask.delayed(Tails.of)(b) for b in var.data.to_delayed().ravel()]
+    if not level:
+        return Tails.of(np.empty(0))
+    while len(level) > 1:
+        level = [dask.delayed(Tails.merged)(level[i : i + 8]) for i in range(0, len(level), 8)]
+    (tails,) = dask.compute(level[0])
+    return tails
 
 
 def flagged(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -343,7 +379,11 @@ def flagged_counts(ds: xr.Dataset, bounds: Mapping) -> dict[Hashable, tuple[int,
 
 
 def learn_outliers(
-    ds: xr.Dataset, rules: Mapping, previous: OutlierStats | None, counted: Mapping | None
+    ds: xr.Dataset,
+    rules: Mapping,
+    previous: OutlierStats | None,
+    counted: Mapping | None,
+    keep_tails: bool = False,
 ) -> tuple[OutlierStats, dict, dict]:
     """The statistics, bounds and summary (``outliers_``) after one more piece ``ds``
     (``previous``, ``counted``: those of the pieces before, or None for the first).
@@ -355,7 +395,7 @@ def learn_outliers(
     deeper than the tails reach (more than :data:`TAIL_CELLS` outliers on a side), each
     earlier piece counts against the bounds known when it came (``exact: False``).
     """
-    stats = OutlierStats.of(ds, rules)
+    stats = OutlierStats.of(ds, rules, keep_tails)
     if previous is not None:
         stats = previous.merged(stats)
     bounds = stats.bounds(rules)

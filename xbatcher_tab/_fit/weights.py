@@ -44,15 +44,6 @@ def check_weight(weight: object, ds: xr.Dataset, dims: Sequence[Hashable]) -> ob
         )
     if weight.dtype.kind not in "biuf":
         raise TypeError(f"weight must be numeric, got dtype {weight.dtype}")
-    values = np.asarray(weight.values, dtype=np.float64)  # a field of the grid: small
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        first = values[bad][0]
-        raise ValueError(
-            f"weight must be finite and >= 0 at every cell, got {int(bad.sum())} cell(s) "
-            f"that are not (e.g. {first}): give 0 where a cell should not count, or leave "
-            "its samples out with where="
-        )
     for d in weight.dims:
         if d in ds.coords and ds[d].dims == (d,) and d not in weight.coords:
             raise ValueError(
@@ -98,4 +89,12 @@ def sample_weight(weight: object, coords: pd.DataFrame) -> np.ndarray:
                 )
         index.append(cells)
     values = np.asarray(weight.values, dtype=np.float64)
-    return np.broadcast_to(values[tuple(index)], (len(coords),)).copy()
+    out = np.broadcast_to(values[tuple(index)], (len(coords),)).copy()
+    bad = ~np.isfinite(out) | (out < 0)
+    if bad.any():
+        raise ValueError(
+            f"weight must be finite and >= 0 at every sample's anchor; {int(bad.sum())} "
+            f"sample(s) have another (e.g. {out[bad][0]}): give 0 where a cell should not "
+            "count, or leave its samples out with where="
+        )
+    return out

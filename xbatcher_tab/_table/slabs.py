@@ -271,11 +271,6 @@ def _kept(table: Table) -> int:
     return int(table.valid_ids().size)
 
 
-def _kept(table: Table) -> int:
-    """The number of samples a slab's table keeps: a dask task."""
-    return int(table.valid_ids().size)
-
-
 def _on_slab(
     func: Callable, layout: Layout, runtime: Runtime, part, slab: Slab, context: DataContext, *args
 ):
