@@ -30,7 +30,7 @@ from .tabularizer import fitted_with_target
 
 xgboost = require("xgboost", "xgboost", "xbatcher_tab.WindowDataIter")
 
-from ._adapters.boosting import MODES, Part, train_share  # noqa: E402 (needs xgboost)
+from ._adapters.boosting import MODES, Job, Part, train_share  # noqa: E402 (needs xgboost)
 
 __all__ = ["WindowDataIter", "train"]
 
@@ -212,12 +212,22 @@ def train(
     train_kwargs = {"verbose_eval": verbose_eval}
     if early_stopping_rounds is not None:
         train_kwargs["early_stopping_rounds"] = early_stopping_rounds
-    common = (layout, runtime, names, parts[0], parts[1:], options)
-    rest = (params, num_boost_round, mode, train_kwargs)
+    job = Job(
+        layout,
+        runtime,
+        tuple(names),
+        parts[0],
+        tuple(parts[1:]),
+        options,
+        params,
+        num_boost_round,
+        mode,
+        train_kwargs,
+    )
     if client is None:
-        out = train_share(*common, Shard(), *rest, None, None)
+        out = train_share(job, Shard(), None, None)
     else:
-        out = _on_workers(client, workers, common, rest, timeout)
+        out = _on_workers(client, workers, job, timeout)
     return {"booster": out["booster"], "history": out["history"]}
 
 
@@ -259,7 +269,7 @@ def _auto_mode(layout, part: Part, options: BatchOptions, client, workers) -> st
     return "memory" if binned <= limit / 4 else "external"
 
 
-def _on_workers(client, workers: list[str], common: tuple, rest: tuple, timeout: int) -> dict:
+def _on_workers(client, workers: list[str], job: Job, timeout: int) -> dict:
     """One task per worker, pinned, joined by a tracker started here; an error (or a
     worker lost) cancels every task and is raised."""
     import uuid
@@ -280,9 +290,8 @@ def _on_workers(client, workers: list[str], common: tuple, rest: tuple, timeout:
         futures.append(
             client.submit(
                 train_share,
-                *common,
+                job,
                 shard,
-                *rest,
                 coll,
                 None,
                 workers=[worker],

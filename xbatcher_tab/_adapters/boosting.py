@@ -16,7 +16,6 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +28,7 @@ from .._fit.weights import sample_weight
 from .._table.batches import iter_batches
 from .._table.epochs import Shard
 
-__all__ = ["Part", "ShareIter", "train_share"]
+__all__ = ["Job", "Part", "ShareIter", "train_share"]
 
 MODES = ("auto", "external", "memory")
 
@@ -73,27 +72,33 @@ class ShareIter(xgboost.DataIter):
         self._batches = None
 
 
-def train_share(
-    layout: Layout,
-    runtime: Runtime,
-    names: Sequence[str],
-    train: Part,
-    evals: Sequence[Part],
-    options: BatchOptions,
-    shard: Shard,
-    params: dict,
-    num_boost_round: int,
-    mode: str,
-    train_kwargs: dict,
-    coll_args: dict | None,
-    workdir: str | None,
-) -> dict:
-    """Train on this process's share (see the module); returns the booster, the
-    evaluation history and the rows this share held. ``coll_args``: xgboost's
+@dataclass(frozen=True)
+class Job:
+    """What every share of one training shares: the layout and how to gather, the
+    parts (training data, evaluation sets), the batch options, xgboost's parameters,
+    rounds, matrix ``mode`` (``"external"`` or ``"memory"``) and ``xgboost.train``
+    keywords."""
+
+    layout: Layout
+    runtime: Runtime
+    names: tuple[str, ...]
+    train: Part
+    evals: tuple[Part, ...]
+    options: BatchOptions
+    params: dict
+    num_boost_round: int
+    mode: str
+    train_kwargs: dict
+
+
+def train_share(job: Job, shard: Shard, coll_args: dict | None, workdir: str | None) -> dict:
+    """Train on this process's share of ``job`` (see the module); returns the booster,
+    the evaluation history and the rows this share held. ``coll_args``: xgboost's
     collective arguments (None: one process, no collective). ``workdir``: where the
     external-memory pages go (a fresh folder in it, removed at the end)."""
     import dask
 
+    params = job.params
     worker = _dask_worker()
     if worker is not None:  # its threads, its scratch folder
         params = {**params, "nthread": worker.state.nthreads}
@@ -106,56 +111,31 @@ def train_share(
     # on for the work would wait on itself
     with dask.config.set(scheduler="synchronous"), joined:
         try:  # the matrices live in _train's frame: gone, their pages closed, before rmtree
-            out = _train(
-                layout,
-                runtime,
-                names,
-                train,
-                evals,
-                options,
-                shard,
-                params,
-                num_boost_round,
-                mode,
-                train_kwargs,
-                pages,
-            )
+            out = _train(job, shard, params, pages)
         finally:
             gc.collect()
             shutil.rmtree(pages, ignore_errors=True)
     return {**out, "pages": pages}
 
 
-def _train(
-    layout,
-    runtime,
-    names,
-    train,
-    evals,
-    options,
-    shard,
-    params,
-    num_boost_round,
-    mode,
-    train_kwargs,
-    pages,
-) -> dict:
+def _train(job: Job, shard: Shard, params: dict, pages: str) -> dict:
     """The matrices of the parts and the booster trained on them."""
+    external = job.mode == "external"
+    kind = xgboost.ExtMemQuantileDMatrix if external else xgboost.QuantileDMatrix
     matrices = []
-    for part in (train, *evals):
+    for part in (job.train, *job.evals):
         ref = matrices[0][0] if matrices else None
-        prefix = os.path.join(pages, part.name) if mode == "external" else None
-        it = ShareIter(layout, part, options, shard, runtime, list(names), cache_prefix=prefix)
-        kind = xgboost.ExtMemQuantileDMatrix if mode == "external" else xgboost.QuantileDMatrix
+        prefix = os.path.join(pages, part.name) if external else None
+        it = ShareIter(job.layout, part, job.options, shard, job.runtime, list(job.names), prefix)
         matrices.append((kind(it, max_bin=params["max_bin"], ref=ref), part.name))
     history: dict = {}
     booster = xgboost.train(
         params,
         matrices[0][0],
-        num_boost_round,
+        job.num_boost_round,
         evals=matrices[1:] or None,
         evals_result=history,
-        **train_kwargs,
+        **job.train_kwargs,
     )
     return {"booster": booster, "history": history, "rows": matrices[0][0].num_row()}
 
