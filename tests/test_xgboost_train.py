@@ -172,3 +172,36 @@ def test_a_worker_lost_mid_training_is_a_clear_error_within_a_minute(store, clie
     assert time.monotonic() - killed < 60
     assert len(errors) == 1, (errors, results)
     assert "left while xgboost trained" in str(errors[0])
+
+
+def test_empty_data_and_odd_names_are_met(store):
+    """A where that keeps no training sample, or evals with none, is refused by name
+    (xgboost said "Iterative DMatrix must have at least 1 batch"); an evals name with a
+    '/' trains in external mode too (it was a path of the pages); evals are whole
+    under sample."""
+    ds, lazy = store
+    tab = table(where=ds.lat > float(ds.lat[3])).fit(ds)
+    south = lazy.isel(lat=slice(0, 3))
+    with pytest.raises(ValueError, match="evals 'south' gives 0 sample"):
+        xtx.train(None, PARAMS, tab, lazy, 2, evals=[(south, "south")])
+    with pytest.raises(ValueError, match="data gives 0 sample"):
+        xtx.train(None, PARAMS, tab, south, 2)
+    late = lazy.isel(time=slice(20, None))
+    out = xtx.train(
+        None,
+        PARAMS,
+        tab,
+        lazy,
+        3,
+        mode="external",
+        evals=[(late, "held/out")],
+        sample=0.2,
+        random_state=0,
+    )
+    X, y, _ = tab.tabularize(late)
+    pred = out["booster"].predict(
+        xgboost.DMatrix(X, feature_names=list(tab.get_feature_names_out()))
+    )
+    assert out["history"]["held/out"]["rmse"][-1] == pytest.approx(
+        float(np.sqrt(np.mean((pred - y) ** 2))), rel=1e-4
+    )

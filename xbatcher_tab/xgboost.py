@@ -152,8 +152,9 @@ def train(
         (with dask's synchronous scheduler inside its task).
     num_boost_round : int
     evals : sequence of (data, name)
-        Other data (held-out days, say) cut the same way, as xgboost's ``evals``:
-        their metrics in ``history``, and ``early_stopping_rounds`` on the last.
+        Other data (held-out days, say) cut the same way (whole: ``sample`` is for
+        the training data), as xgboost's ``evals``: their metrics in ``history``, and
+        ``early_stopping_rounds`` on the last.
     early_stopping_rounds, verbose_eval
         As ``xgboost.train``.
     mode : "auto", "external" or "memory"
@@ -206,6 +207,15 @@ def train(
             raise TypeError(f"evals must be a sequence of (data, name) pairs, got {pair!r}")
         parts.append(_part(layout, as_dataset(pair[0], "evals"), pair[1]))
     workers = [None] if client is None else _workers(client)
+    for part in parts:  # every share needs a batch of each part (evals: whole)
+        n = _rows(layout, part, options.sample if part is parts[0] else None)
+        if n < len(workers):
+            what = "data" if part is parts[0] else f"evals {part.name!r}"
+            raise ValueError(
+                f"{what} gives {n} sample(s) to train on (after dropna, where and sample), "
+                f"fewer than the {len(workers)} process(es) training: each needs one at "
+                "least; give more data, a looser where, or fewer dask workers"
+            )
     if mode == "auto":
         mode = _auto_mode(layout, parts[0], options, client, workers)
     names = [str(n) for n in tab.get_feature_names_out()]
@@ -242,6 +252,16 @@ def _part(layout, data, name: str) -> Part:
     return Part(data, name, counts)
 
 
+def _rows(layout, part: Part, sample: float | int | None) -> int:
+    """The samples ``part`` gives: those kept (counted, or from the plan), or drawn."""
+    n = int(part.counts.sum()) if part.counts is not None else None
+    if n is None:
+        n = SlabSource(layout, part.data).grid.n_samples
+    if sample is not None and n:
+        n = sample_size(sample, n)
+    return n
+
+
 def _workers(client) -> list[str]:
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
@@ -252,11 +272,7 @@ def _workers(client) -> list[str]:
 def _auto_mode(layout, part: Part, options: BatchOptions, client, workers) -> str:
     """ "memory" when the binned table per worker fits a quarter of the smallest worker's
     memory limit (this machine's memory without a client), else "external"."""
-    n = int(part.counts.sum()) if part.counts is not None else None
-    if n is None:
-        n = SlabSource(layout, part.data).grid.n_samples
-    if options.sample is not None:
-        n = sample_size(options.sample, n)
+    n = _rows(layout, part, options.sample)
     binned = n * (layout.n_features + 8) / len(workers)  # a byte a bin, label, weight
     if client is None:
         limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -123,10 +123,11 @@ def _train(job: Job, shard: Shard, params: dict, pages: str) -> dict:
     external = job.mode == "external"
     kind = xgboost.ExtMemQuantileDMatrix if external else xgboost.QuantileDMatrix
     matrices = []
-    for part in (job.train, *job.evals):
+    for k, part in enumerate((job.train, *job.evals)):
         ref = matrices[0][0] if matrices else None
-        prefix = os.path.join(pages, part.name) if external else None
-        it = ShareIter(job.layout, part, job.options, shard, job.runtime, list(job.names), prefix)
+        prefix = os.path.join(pages, f"part{k}") if external else None  # any name
+        options = job.options if k == 0 else job.options.replace(sample=None)  # evals whole
+        it = ShareIter(job.layout, part, options, shard, job.runtime, list(job.names), prefix)
         matrices.append((kind(it, max_bin=params["max_bin"], ref=ref), part.name))
     history: dict = {}
     booster = xgboost.train(
