@@ -58,9 +58,10 @@ def in_memory(tab, ds, rounds=15):
 
 
 @pytest.mark.parametrize("mode", ["external", "memory"])
-def test_one_process_equals_the_in_memory_model(mode, store):
+def test_one_process_equals_the_in_memory_model(mode, store, tmp_path, monkeypatch):
     """client=None: the same rows, in batches, give the model of the whole table (with
-    a mask, weights and NaN labels dropped)."""
+    a mask, weights and NaN labels dropped); the pages' folder is gone afterwards."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own
     ds, lazy = store
     tab = table(where=ds.lat > float(ds.lat[3]), weight="coslat").fit(ds)
     reference, X, y, names = in_memory(tab, ds)
@@ -69,8 +70,7 @@ def test_one_process_equals_the_in_memory_model(mode, store):
     assert rmse(out["booster"], X, y, names) == pytest.approx(
         rmse(reference, X, y, names), rel=0.01
     )
-    leftovers = glob.glob(os.path.join(tempfile.gettempdir(), "xbatcher-tab-xgboost-*"))
-    assert leftovers == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture(scope="module")
