@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_threads.py --markdown
 	$(PY) benchmarks/bench_torch.py --markdown
 	$(PY) benchmarks/bench_engines.py --markdown
+	$(PY) benchmarks/bench_scale.py --markdown
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build demo_output

@@ -126,7 +126,7 @@ def train(
     early_stopping_rounds: int | None = None,
     verbose_eval: bool | int = False,
     mode: str = "auto",
-    batch_size: int = 262144,
+    batch_size: int | None = None,
     sample: float | int | None = None,
     random_state: object = None,
     timeout: int = 120,
@@ -165,8 +165,12 @@ def train(
         per feature and row). ``"auto"``: memory when the binned table per worker is
         under a quarter of the smallest worker's memory limit (of this machine's
         memory without a client), else external.
-    batch_size : int
-        Rows per batch streamed into xgboost (each an external-memory page).
+    batch_size : int, optional
+        Rows per batch streamed into xgboost (each an external-memory page). By
+        default a batch is a 32nd of the smallest worker's memory limit (of this
+        machine's memory without a client), between 4,096 and 262,144 rows: a worker
+        holds a few batches at once (the one gathered, the one prefetched, xgboost's
+        copies). 65,536 rows of 729 features on workers of 1.5 GB exceeded them.
     sample : float or int, optional
         Train on a seeded subset of the samples (see ``iter_batches``' ``sample``).
     random_state : int, optional
@@ -196,6 +200,10 @@ def train(
     num_boost_round = check_int("num_boost_round", num_boost_round, 1)
     timeout = check_int("timeout", timeout, 1)
     layout, runtime = tab.get_layout(), tab._runtime()
+    workers = [None] if client is None else _workers(client)
+    if batch_size is None:
+        row = layout.n_features * layout.dtype.itemsize + 16
+        batch_size = int(min(max(_memory_limit(client, workers) / 32 / row, 4096), 262144))
     options = BatchOptions(
         batch_size=batch_size, sample=sample, random_state=random_state, prefetch=1
     )
@@ -206,7 +214,6 @@ def train(
         if not (isinstance(pair, tuple | list) and len(pair) == 2 and isinstance(pair[1], str)):
             raise TypeError(f"evals must be a sequence of (data, name) pairs, got {pair!r}")
         parts.append(_part(layout, as_dataset(pair[0], "evals"), pair[1]))
-    workers = [None] if client is None else _workers(client)
     for part in parts:  # every share needs a batch of each part (evals: whole)
         n = _rows(layout, part, options.sample if part is parts[0] else None)
         if n < len(workers):
@@ -274,15 +281,19 @@ def _auto_mode(layout, part: Part, options: BatchOptions, client, workers) -> st
     memory limit (this machine's memory without a client), else "external"."""
     n = _rows(layout, part, options.sample)
     binned = n * (layout.n_features + 8) / len(workers)  # a byte a bin, label, weight
-    if client is None:
-        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    else:
-        info = client.scheduler_info()["workers"]
-        limits = [info[w].get("memory_limit") or 0 for w in workers]
-        limit = (
-            min(limits) if all(limits) else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        )
+    limit = _memory_limit(client, workers)
     return "memory" if binned <= limit / 4 else "external"
+
+
+def _memory_limit(client, workers) -> int:
+    """The smallest worker's memory limit (this machine's memory without a client, or
+    for workers without a limit)."""
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if client is None:
+        return machine
+    info = client.scheduler_info()["workers"]
+    limits = [info[w].get("memory_limit") or 0 for w in workers]
+    return min(limits) if all(limits) else machine
 
 
 def _on_workers(client, workers: list[str], job: Job, timeout: int) -> dict:
