@@ -134,3 +134,30 @@ def test_weights_of_a_dask_table_follow_its_blocks():
     np.testing.assert_array_equal(w.compute().to_numpy(), expected)
     np.testing.assert_array_equal(y.compute(), y_eager)
     assert w.npartitions == y.numblocks[0]
+
+
+def test_dask_ml_incremental_trains_block_by_block():
+    """dask-ml's Incremental on to_dask's blocks (the engine for distributed
+    partial_fit) equals partial_fit called on each block in turn, by hand."""
+    dask_ml = pytest.importorskip("dask_ml.wrappers")
+    from sklearn.linear_model import SGDRegressor
+
+    ds = xt.datasets.tasmax(time=12, lat=8, lon=9, chunks={"time": 4})
+    tab = xt.WindowTabularizer(
+        {"time": 3},
+        input_overlap={"time": 2},
+        target=xt.Target("tasmax", lead={"time": 1}),
+        scale=True,
+    ).fit(ds)
+    X, y, _ = tab.to_dask(ds)
+    assert X.numblocks[0] == 3
+    incremental = dask_ml.Incremental(
+        SGDRegressor(random_state=0, shuffle=False), shuffle_blocks=False
+    )
+    incremental.fit(X, y)
+    by_hand = SGDRegressor(random_state=0, shuffle=False)
+    for Xb, yb in zip(X.blocks, y.blocks, strict=True):
+        by_hand.partial_fit(Xb.compute(), yb.compute())
+    np.testing.assert_allclose(incremental.estimator_.coef_, by_hand.coef_, rtol=1e-6)
+    pred = incremental.estimator_.predict(tab.transform(ds.compute()))
+    assert np.isfinite(pred).all()
