@@ -28,8 +28,7 @@ from ._core.optional import require
 from ._core.params import Options, Seed, validate_params
 from ._core.seeds import drawn_seed
 from ._table.batches import Shard, iter_batches
-from ._table.epochs import batch_sizes
-from ._table.sampling import sample_size
+from ._table.epochs import batches_per_rank
 from ._table.slabs import SlabSource
 from .tabularizer import WindowTabularizer, fitted
 
@@ -313,11 +312,7 @@ class WindowIterableDataset(IterableDataset):
             n = int(self._counts.sum())
         else:
             n = int(SlabSource(self.tab.get_layout(), self.data).counts().sum())
-        opts = self.options
-        if opts.sample is not None:
-            n = sample_size(opts.sample, n)
-        sizes = batch_sizes(n, opts.batch_size, opts.drop_last, shard.ranks)
-        return max(sizes.size // shard.ranks - opts.start, 0)
+        return max(batches_per_rank(n, self.options, shard.ranks) - self.options.start, 0)
 
     def set_epoch(self, epoch: int) -> None:
         """The epoch to iterate next: its order is derived from ``random_state`` and the

@@ -15,7 +15,7 @@ from ._core.batch_options import BatchOptions, with_batch_options
 from ._core.deprecation import warn_deprecated
 from ._core.params import Boolean, Integer, validate_params
 from ._core.seeds import drawn_seed
-from ._table.epochs import batch_sizes
+from ._table.epochs import batches_per_rank
 from ._table.progress import progress_bar
 from ._table.sampling import sample_size
 from ._table.slabs import SlabSource
@@ -190,11 +190,7 @@ def _check_trained(steps: list) -> None:
 
 def _batches_per_epoch(tab, data, options: BatchOptions) -> int:
     """The batches of one epoch (under dropna or where, counting the samples kept)."""
-    source = SlabSource(tab.get_layout(), data)
-    n = int(source.counts().sum())
-    if options.sample is not None:
-        n = sample_size(options.sample, n)
-    return batch_sizes(n, options.batch_size, options.drop_last).size
+    return batches_per_rank(int(SlabSource(tab.get_layout(), data).counts().sum()), options)
 
 
 def _takes_weights(step) -> bool:

@@ -30,7 +30,7 @@ from .tabularizer import fitted_with_target
 
 xgboost = require("xgboost", "xgboost", "xbatcher_tab.WindowDataIter")
 
-from ._adapters.boosting import MODES, Job, Part, train_share  # noqa: E402 (needs xgboost)
+from ._adapters.boosting import MODES, BatchIter, Job, Part, train_share  # noqa: E402 (needs xgboost)
 
 __all__ = ["WindowDataIter", "train"]
 
@@ -38,7 +38,7 @@ HEARTBEAT_LOST = 15.0  # seconds without a word from a worker: lost
 
 
 @with_batch_options(4)
-class WindowDataIter(xgboost.DataIter):
+class WindowDataIter(BatchIter):
     """An ``xgboost.DataIter`` that hands xgboost the window table batch by batch.
 
     xgboost reads the iterator several times (to sketch quantiles, then to build the
@@ -94,25 +94,11 @@ class WindowDataIter(xgboost.DataIter):
         self.data = data
         self.options = opts
         self.feature_names = [str(n) for n in tab.get_feature_names_out()]
-        self._batches = None
+        self.weight = tab.layout_.weight
 
-    def next(self, input_data) -> bool:
-        if self._batches is None:
-            self._batches = iter(self.tab.iter_batches(self.data, **self.options.as_kwargs()))
-        batch = next(self._batches, None)
-        if batch is None:
-            return False
-        weight = {}
-        if self.tab.layout_.weight is not None:
-            weight["weight"] = self.tab.sample_weight(batch.coords)
-        input_data(data=batch.X, label=batch.y, feature_names=self.feature_names, **weight)
-        return True
-
-    def reset(self) -> None:
-        close = getattr(self._batches, "close", None)
-        if close is not None:  # stop a pass left unfinished (and its prefetch thread)
-            close()
-        self._batches = None
+    def passed(self):
+        """This pass's batches (the run-time options read now, as ``iter_batches``)."""
+        return iter(self.tab.iter_batches(self.data, **self.options.as_kwargs()))
 
 
 def train(
@@ -215,7 +201,7 @@ def train(
             raise TypeError(f"evals must be a sequence of (data, name) pairs, got {pair!r}")
         parts.append(_part(layout, as_dataset(pair[0], "evals"), pair[1]))
     for part in parts:  # every share needs a batch of each part (evals: whole)
-        n = _rows(layout, part, options.sample if part is parts[0] else None)
+        n = _rows(part, options.sample if part is parts[0] else None)
         if n < len(workers):
             what = "data" if part is parts[0] else f"evals {part.name!r}"
             raise ValueError(
@@ -252,21 +238,16 @@ def _part(layout, data, name: str) -> Part:
     """``data`` to train or evaluate on; its slabs' samples counted now (one read, on
     the cluster) under dropna or where, so that every share plans the same batches."""
     data = as_dataset(data, "data")
-    counts = None
-    if layout.selects:
-        source = SlabSource(layout, data)
-        counts = source.counts()
-    return Part(data, name, counts)
+    source = SlabSource(layout, data)
+    counts = source.counts() if layout.selects else None
+    n = int(counts.sum()) if counts is not None else source.grid.n_samples
+    return Part(data, name, counts, n)
 
 
-def _rows(layout, part: Part, sample: float | int | None) -> int:
-    """The samples ``part`` gives: those kept (counted, or from the plan), or drawn."""
-    n = int(part.counts.sum()) if part.counts is not None else None
-    if n is None:
-        n = SlabSource(layout, part.data).grid.n_samples
-    if sample is not None and n:
-        n = sample_size(sample, n)
-    return n
+def _rows(part: Part, sample: float | int | None) -> int:
+    """The samples ``part`` gives: those kept, or of them those drawn."""
+    n = part.n_samples
+    return sample_size(sample, n) if sample is not None and n else n
 
 
 def _workers(client) -> list[str]:
@@ -279,7 +260,7 @@ def _workers(client) -> list[str]:
 def _auto_mode(layout, part: Part, options: BatchOptions, client, workers) -> str:
     """ "memory" when the binned table per worker fits a quarter of the smallest worker's
     memory limit (this machine's memory without a client), else "external"."""
-    n = _rows(layout, part, options.sample)
+    n = _rows(part, options.sample)
     binned = n * (layout.n_features + 8) / len(workers)  # a byte a bin, label, weight
     limit = _memory_limit(client, workers)
     return "memory" if binned <= limit / 4 else "external"
@@ -307,7 +288,7 @@ def _on_workers(client, workers: list[str], job: Job, timeout: int) -> dict:
     host = distributed.comm.get_address_host(client.scheduler.address).strip("/:")
     tracker = RabitTracker(n_workers=len(workers), host_ip=host, sortby="task", timeout=timeout)
     tracker.start()
-    threading.Thread(target=tracker.wait_for, daemon=True).start()
+    threading.Thread(target=_wait_for, args=(tracker,), daemon=True).start()
     args = {**tracker.worker_args(), "dmlc_timeout": timeout}
     run = uuid.uuid4().hex[:8]
     futures = []
@@ -346,6 +327,17 @@ def _on_workers(client, workers: list[str], job: Job, timeout: int) -> dict:
     finally:
         for future in futures:
             future.cancel()
+
+
+def _wait_for(tracker) -> None:
+    """The tracker's wait, on its own thread, then its release: their failure (a worker
+    lost before it finished) is the training's, raised by the caller; nothing is left
+    to raise here, nor in the tracker's ``__del__`` wherever it is collected."""
+    for step in (tracker.wait_for, tracker.free):  # freed here, not by the collector
+        try:
+            step()
+        except xgboost.core.XGBoostError:
+            pass
 
 
 def _silence(dask_scheduler) -> dict[str, float]:

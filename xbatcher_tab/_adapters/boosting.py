@@ -16,6 +16,7 @@ import gc
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,9 @@ from .._fit.layout import Layout
 from .._fit.weights import sample_weight
 from .._table.batches import iter_batches
 from .._table.epochs import Shard
+from .._table.table import Tabular
 
-__all__ = ["Job", "Part", "ShareIter", "train_share"]
+__all__ = ["BatchIter", "Job", "Part", "ShareIter", "train_share"]
 
 MODES = ("auto", "external", "memory")
 
@@ -36,40 +38,56 @@ MODES = ("auto", "external", "memory")
 @dataclass(frozen=True)
 class Part:
     """Data to cut a share of: training data or an evaluation set, with the samples
-    each of its slabs keeps when they had to be counted (``dropna``, ``where``)."""
+    each of its slabs keeps when they had to be counted (``dropna``, ``where``), and
+    how many it keeps in all."""
 
     data: object
     name: str
     counts: np.ndarray | None = None
+    n_samples: int = 0  # the samples it keeps
 
 
-class ShareIter(xgboost.DataIter):
-    """Batches of one share of a part, as xgboost's data iterator: every pass the same
-    batches (rows, labels, weights, feature names)."""
+class BatchIter(xgboost.DataIter):
+    """xgboost's data iterator over window-table batches: each pass, the batches
+    :meth:`passed` makes, handed over with their labels, weights (``weight``: the
+    layout's, or None) and feature names (``feature_names``)."""
 
-    def __init__(self, layout, part, options, shard, runtime, names, cache_prefix=None):
-        super().__init__(cache_prefix=cache_prefix)
-        self.args = (layout, part.data, options, shard, runtime, part.counts)
-        self.layout, self.names = layout, names
-        self._batches = None
+    feature_names: list[str]
+    weight: object = None
+    _batches = None
+
+    def passed(self) -> Iterator[Tabular]:  # pragma: no cover - each subclass its own
+        raise NotImplementedError
 
     def next(self, input_data) -> bool:
         if self._batches is None:
-            self._batches = iter_batches(*self.args)
+            self._batches = self.passed()
         batch = next(self._batches, None)
         if batch is None:
             return False
         extra = {}
-        if self.layout.weight is not None:
-            extra["weight"] = sample_weight(self.layout.weight, batch.coords)
-        input_data(data=batch.X, label=batch.y, feature_names=self.names, **extra)
+        if self.weight is not None:
+            extra["weight"] = sample_weight(self.weight, batch.coords)
+        input_data(data=batch.X, label=batch.y, feature_names=self.feature_names, **extra)
         return True
 
     def reset(self) -> None:
         close = getattr(self._batches, "close", None)
-        if close is not None:
+        if close is not None:  # stop a pass left unfinished (and its prefetch thread)
             close()
         self._batches = None
+
+
+class ShareIter(BatchIter):
+    """Batches of one share of a part: every pass the same."""
+
+    def __init__(self, layout, part, options, shard, runtime, names, cache_prefix=None):
+        super().__init__(cache_prefix=cache_prefix)
+        self.args = (layout, part.data, options, shard, runtime, part.counts)
+        self.weight, self.feature_names = layout.weight, names
+
+    def passed(self) -> Iterator[Tabular]:
+        return iter_batches(*self.args)
 
 
 @dataclass(frozen=True)

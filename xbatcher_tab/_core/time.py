@@ -224,9 +224,7 @@ def check_step(name: str, values: np.ndarray, step: object) -> object:
                 f"{name} steps lead times (timedelta labels): give a time delta such as "
                 f"np.timedelta64(6, 'h'), got {step!r}"
             )
-        if pd.Timedelta(step) <= pd.Timedelta(0):
-            raise ValueError(f"{name} must step forward, got {step!r}")
-        return pd.Timedelta(step).to_timedelta64()
+        return _forward(name, step, cftime=False)
     time = kind in ("datetime", "cftime")
     if isinstance(step, str):
         if not time:
@@ -258,13 +256,19 @@ def check_step(name: str, values: np.ndarray, step: object) -> object:
     if not time and is_delta:
         raise TypeError(f"{name} {step!r} is a time delta; the labels are {kind}: give a number")
     if is_delta:
-        delta = pd.Timedelta(step)
-        if delta <= pd.Timedelta(0):
-            raise ValueError(f"{name} must step forward, got {step!r}")
-        return delta.to_pytimedelta() if kind == "cftime" else delta.to_timedelta64()
+        return _forward(name, step, cftime=kind == "cftime")
     if not step > 0:
         raise ValueError(f"{name} must be a number > 0, got {step!r}")
     return step
+
+
+def _forward(name: str, step: object, cftime: bool) -> object:
+    """A time delta ``step``, checked to step forward, as cftime (``datetime.timedelta``)
+    or numpy (``np.timedelta64``) labels add it."""
+    delta = pd.Timedelta(step)
+    if delta <= pd.Timedelta(0):
+        raise ValueError(f"{name} must step forward, got {step!r}")
+    return delta.to_pytimedelta() if cftime else delta.to_timedelta64()
 
 
 def labels_after(values: np.ndarray, count: int, step: object) -> np.ndarray:

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.batch_options import BatchOptions
 from .._core.seeds import group_rng
+from .sampling import sample_size
 from .slabs import SlabSource
 
-__all__ = ["Epoch", "Shard", "batch_sizes"]
+__all__ = ["Epoch", "Shard", "batch_sizes", "batches_per_rank"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,20 @@ def batch_sizes(n: int, size: int, drop_last: bool = False, ranks: int = 1) -> n
     sizes[full:] = rest // short
     sizes[full : full + rest % short] += 1
     return sizes
+
+
+def batches_per_rank(n: int, options: BatchOptions, ranks: int = 1) -> int:
+    """The batches each of ``ranks`` takes in an epoch of ``n`` samples kept, under the
+    batch ``options`` (of the samples, those ``sample`` draws).
+
+    Examples
+    --------
+    >>> batches_per_rank(325, BatchOptions(batch_size=27), ranks=2)
+    7
+    """
+    if options.sample is not None:
+        n = sample_size(options.sample, n)
+    return batch_sizes(n, options.batch_size, options.drop_last, ranks).size // ranks
 
 
 class Epoch:
