@@ -271,9 +271,43 @@ def test_a_shuffle_without_a_seed_shuffles():
     tab.fit(ds)
     in_order = tab.sample_coords(ds).index.to_numpy()
     orders = [
-        np.concatenate([b.coords.index.to_numpy() for b in tab.iter_batches(ds, shuffle=True)])
+        np.concatenate(
+            [b.coords.index.to_numpy() for b in tab.iter_batches(ds, batch_size=8, shuffle=True)]
+        )
         for _ in range(2)
     ]
     for order in orders:
         assert sorted(order) == sorted(in_order) and not np.array_equal(order, in_order)
     assert not np.array_equal(orders[0], orders[1])
+
+
+@pytest.mark.parametrize("shuffle", [True, "full"])
+def test_shuffled_batches_are_random_sets_in_storage_order(backend, shuffle):
+    """A shuffled batch is a random set of samples whose rows come in storage order
+    (``row_order="storage"``, the default); ``row_order="random"`` gives the same sets
+    in the epoch's permuted order. Rows checked against the table."""
+    ds = with_backend(xt.datasets.tasmax(time=40, lat=6, lon=8), backend, {"time": 7})
+    tab = xt.WindowTabularizer(
+        input_dims={"time": 3}, target=xt.Target("tasmax", lead={"time": 1})
+    ).fit(ds)
+    X, y, coords = tab.tabularize(ds)
+    position = pd.Series(np.arange(len(coords)), index=coords.index)
+
+    def epoch(**kw):
+        return list(tab.iter_batches(ds, batch_size=50, shuffle=shuffle, random_state=3, **kw))
+
+    stored, permuted = epoch(), epoch(row_order="random")
+    assert len(stored) == len(permuted) == -(-len(coords) // 50)
+    unsorted = 0
+    for a, b in zip(stored, permuted, strict=True):
+        ia, ib = a.coords.index.to_numpy(), b.coords.index.to_numpy()
+        assert np.array_equal(ia, np.sort(ib))  # the same set, in storage order
+        unsorted += not np.array_equal(ib, np.sort(ib))
+        at = position[ia].to_numpy()
+        np.testing.assert_array_equal(a.X, X[at])
+        np.testing.assert_array_equal(a.y, y[at])
+        # a random set: spread over the epoch, not a run of neighbours
+        assert at.max() - at.min() > 3 * at.size
+    assert unsorted == len(permuted)  # "random" keeps the permutation inside batches
+    ids = np.concatenate([b.coords.index.to_numpy() for b in stored])
+    assert sorted(ids) == sorted(coords.index) and not np.array_equal(ids, np.sort(ids))

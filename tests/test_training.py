@@ -211,3 +211,17 @@ def test_start_resumes_the_run_and_every_path_shares_an_epochs_order(data):
         for a, b in zip(got, full[epoch * per_epoch : (epoch + 1) * per_epoch], strict=True):
             np.testing.assert_array_equal(a, b)
         keras_batches.on_epoch_end()
+    # row_order="random": the same sets in the epoch's permuted order, on every path
+    permuted = [
+        b.y
+        for b in tab.iter_batches(
+            ds, batch_size=500, shuffle=True, random_state=0, row_order="random"
+        )
+    ]
+    keras_permuted = WindowPyDataset(
+        tab, ds, batch_size=500, shuffle=True, random_state=0, row_order="random"
+    )
+    for k, b in enumerate(permuted):
+        np.testing.assert_array_equal(keras_permuted[k][1], b)
+        np.testing.assert_array_equal(np.sort(b), np.sort(epoch0[k]))
+    assert not any(np.array_equal(a, b) for a, b in zip(permuted, epoch0, strict=True))

@@ -131,6 +131,65 @@ def test_two_workers_train_one_model_within_a_percent(store, client):
     assert len(stopped["history"]["late"]["rmse"]) == stopped["booster"].num_boosted_rounds()
 
 
+LOADS: list[int] = []  # this process's unpicklings of a CountedModel
+
+
+class CountedModel:
+    """A model that notes each time it is unpickled in a process."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def predict(self, X):
+        return self.model.predict(np.nan_to_num(X))  # the store has missing cells
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+        LOADS.append(os.getpid())
+
+
+def _loads() -> int:  # run on a worker: by reference, so the worker's own LOADS
+    return len(LOADS)
+
+
+@pytest.mark.slow
+def test_the_cluster_predicts_to_zarr_sending_the_model_once_per_worker(store, client, tmp_path):
+    """xt.predict on dask data under a client: one task per slab, the model sent to each
+    worker once (not once per task); the lazy map written to zarr chunk by chunk equals
+    the map predicted in memory, and so does a store filled region by region."""
+    from sklearn.linear_model import Ridge
+
+    ds, lazy = store
+    tab = table().fit(ds)
+    X, y, _ = tab.tabularize(ds)
+    model = CountedModel(Ridge().fit(np.nan_to_num(X), y))
+    expected = xt.predict(model, tab, ds)
+    pred = xt.predict(model, tab, lazy)
+    assert pred.chunks is not None  # lazy: nothing predicted yet
+    slabs = len(lazy.chunks["time"])
+    assert slabs >= 4
+    before = client.run(_loads)
+    pred.to_dataset().to_zarr(tmp_path / "map.zarr", consolidated=False)
+    loads = {w: n - before[w] for w, n in client.run(_loads).items()}
+    assert sum(loads.values()) <= len(loads) < slabs, loads  # once per worker at most
+    written = xr.open_zarr(tmp_path / "map.zarr", consolidated=False)["tasmax"]
+    xr.testing.assert_allclose(written.load(), expected, rtol=0, atol=1e-6)
+    # a store filled a region at a time: each piece of the data with the window's
+    # history before it, its own days written (forecast=False: the data's own days)
+    whole = xt.predict(model, tab, ds, forecast=False)
+    whole.to_dataset().chunk({"time": 10}).to_zarr(
+        tmp_path / "regions.zarr", compute=False, consolidated=False
+    )
+    for lo in range(0, ds.sizes["time"], 10):
+        piece = lazy.isel(time=slice(max(lo - 3, 0), lo + 10))  # 3-day windows
+        part = xt.predict(model, tab, piece, forecast=False).isel(time=slice(-10, None))
+        part.drop_vars(["lat", "lon"]).chunk({"time": 10}).to_dataset().to_zarr(
+            tmp_path / "regions.zarr", region={"time": slice(lo, lo + 10)}, consolidated=False
+        )
+    regions = xr.open_zarr(tmp_path / "regions.zarr", consolidated=False)["tasmax"]
+    xr.testing.assert_allclose(regions.load(), whole, rtol=0, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_a_worker_lost_mid_training_is_a_clear_error_within_a_minute(store, client):
     """A worker killed once training has started: the call raises naming the lost

@@ -61,6 +61,10 @@ class WindowPyDataset(keras.utils.PyDataset):
         ``on_epoch_end`` changes the order (samples repeated and lost): refused; use
         one worker, or the torch loaders.
     random_state : int, optional
+    row_order : "storage" or "random", default "storage"
+        A shuffled batch's rows in the order they lie in the data (the batch is still
+        a random set of samples, the same set either way) or in the epoch's random
+        order; as the batch option of the same name.
     sample : float or int, optional
         A seeded subset of the samples (a fraction in (0, 1] or a count), the same in
         every epoch: those ``iter_batches`` and the torch loaders draw for the same
@@ -88,6 +92,7 @@ class WindowPyDataset(keras.utils.PyDataset):
             "shuffle": Boolean(),
             "random_state": Seed(),
             "sample": Sample(),
+            "row_order": Options("storage", "random"),
         }
     )
     def __init__(
@@ -100,6 +105,7 @@ class WindowPyDataset(keras.utils.PyDataset):
         shuffle: bool = False,
         random_state: int | None = None,
         sample: float | int | None = None,
+        row_order: str = "storage",
         **kwargs,
     ) -> None:
         if shuffle and kwargs.get("workers", 1) > 1:
@@ -124,6 +130,7 @@ class WindowPyDataset(keras.utils.PyDataset):
         )
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.row_order = row_order
         self.epoch = 0
         self._order: np.ndarray | None = None
 
@@ -146,7 +153,10 @@ class WindowPyDataset(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         lo = index * self.batch_size
-        return self.samples.batch(self.order()[lo : lo + self.batch_size]).parts()
+        ids = self.order()[lo : lo + self.batch_size]
+        if self.shuffle and self.row_order == "storage":  # a random set, gathered in order
+            ids = np.sort(ids)
+        return self.samples.batch(ids).parts()
 
     def on_epoch_end(self) -> None:
         """The next epoch's order (a new one when shuffling)."""

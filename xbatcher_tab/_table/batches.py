@@ -51,6 +51,8 @@ def iter_batches(
         source, counts = Sampled(source, options.sample, base, counts), None
     epoch = Epoch(source, seed if shuffle else None, options.shuffle_buffer, counts)
     batches = epoch.batches(options.batch_size, options.drop_last, shard, skip=options.start)
+    if shuffle and options.row_order == "storage":  # a random set, gathered in order
+        batches = ((j, np.sort(ids)) for j, ids in batches)
     if options.augment is None:
         rows = (source.rows(ids) for _, ids in batches)
     else:
