@@ -10,6 +10,10 @@ On the full notebook grid (time=60, lat=145, lon=192 float32; 9x9x9 windows at s
 * centered (on the anchor cell, or on the window's mean) and scaled rows against the
   plain gather (scaling is applied once per grid cell when the table is laid out, so
   a row pays only for centering);
+* the same, as a user calls it: ``tab.transform(ds)`` into a fresh output, centered
+  and scaled against plain (interleaved, the median of ``2 * repeat + 1`` runs each,
+  after one table-sized touch of fresh memory: the first in a process pays the
+  kernel's compaction of huge pages, seconds on this VM);
 * shuffled batches against sequential ones, in memory and from a zarr store (chunks of
   10 days), in batches of 65,536 and 8,192 rows;
 * the compile cost: seconds of the first ``tabularize`` in a fresh process with an
@@ -29,6 +33,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 import xarray as xr
@@ -72,6 +77,36 @@ def gathers(ds, repeat: int) -> dict[str, dict[str, float]]:
                     repeat, lambda t=table, rows=rows: t.X(ids, out=rows)
                 )
                 del table
+    return seconds
+
+
+def transforms(ds, repeat: int) -> dict[str, dict[str, float]]:
+    """Median seconds of ``tab.transform(ds)`` (a fresh output each time), per engine."""
+    tabs = {
+        name: xt.WindowTabularizer(**NOTEBOOK_WINDOW, target=TARGET, **options).fit(ds)
+        for name, options in (
+            ("plain", {}),
+            ("anchor", {"center": "anchor", "scale": True}),
+            ("mean", {"center": "mean", "scale": True}),
+        )
+    }
+    small = xt.datasets.tasmax(time=12, lat=20, lon=20)
+    warm = np.empty(ds.tasmax.size * 800, dtype=np.float32)  # the first large touch
+    warm.fill(0.0)
+    del warm
+    seconds: dict[str, dict[str, float]] = {}
+    for engine in ENGINES:
+        with xt.set_options(engine=engine):
+            runs: dict[str, list[float]] = {name: [] for name in tabs}
+            for tab in tabs.values():
+                tab.transform(small)  # compiled
+            for k in range(2 * repeat + 1):  # interleaved, each order in turn
+                for name, tab in list(tabs.items())[:: 1 if k % 2 else -1]:
+                    start = time.perf_counter()
+                    X = tab.transform(ds)
+                    runs[name].append(time.perf_counter() - start)
+                    del X
+            seconds[engine] = {name: float(np.median(t)) for name, t in runs.items()}
     return seconds
 
 
@@ -122,7 +157,7 @@ def first_calls() -> dict[str, float]:
     return out
 
 
-def rows(gather, batch, first) -> list[tuple[str, ...]]:
+def rows(gather, batch, first, fresh) -> list[tuple[str, ...]]:
     def both(label, fn) -> tuple[str, ...]:
         return (label, *(fn(gather[e], batch[e]) for e in ENGINES))
 
@@ -139,6 +174,14 @@ def rows(gather, batch, first) -> list[tuple[str, ...]]:
         both("center on anchor + scale: time vs plain", lambda g, b: _r(g, "anchor 1", "plain 1")),
         both("center on mean + scale: time vs plain", lambda g, b: _r(g, "mean 1", "plain 1")),
         vs_numpy("center on mean + scale: speed vs the numpy engine", gather, "mean 1"),
+        (
+            "transform, fresh output: center on anchor + scale vs plain",
+            *(_r(fresh[e], "anchor", "plain") for e in ENGINES),
+        ),
+        (
+            "transform, fresh output: center on mean + scale vs plain",
+            *(_r(fresh[e], "mean", "plain") for e in ENGINES),
+        ),
     ]
     keys = sorted({k.rsplit(" ", 1)[0] for k in batch["numpy"]}, key=_batch_order)
     for key in keys:
@@ -174,18 +217,20 @@ def main(argv=None) -> dict:
     ds = xt.datasets.tasmax(time=args.time)
     first = first_calls()
     gather = gathers(ds, args.repeat)
+    fresh = transforms(ds, args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "tasmax.zarr"
         ds.chunk(time=10).to_zarr(store)
         batch = batches(ds, store, args.repeat, sizes=(65536, 8192))
-    table = rows(gather, batch, first)
+    table = rows(gather, batch, first, fresh)
     if args.markdown:
         print("| measure | numpy | numba |\n|---|---|---|")
         print("\n".join("| " + " | ".join(r) + " |" for r in table))
     else:
         print_rows([(r[0], "  ".join(f"{v:>8}" for v in r[1:])) for r in table], False, 64)
-    print(json.dumps({"gather": gather, "batches": batch, "first": first}))
-    return {"gather": gather, "batches": batch, "first": first}
+    out = {"gather": gather, "batches": batch, "first": first, "fresh": fresh}
+    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":

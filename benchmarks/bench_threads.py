@@ -12,6 +12,9 @@ On the full notebook grid (time=60, lat=145, lon=192 float32; 9x9x9 windows at s
   releases the GIL, as compiled trainers do): its wall time with ``prefetch=1``
   against the larger of (read + gather) and training, and against their sum (no
   prefetch);
+* the same as a user calls it: ``xt.fit_batches(SGDRegressor(), tab, store,
+  prefetch=k)`` (shuffled batches of 65,536, its defaults) against the larger of one
+  pass of the same batches alone and the estimator's ``partial_fit`` calls alone;
 * shuffled batches against sequential ones, in memory and from the zarr store.
 
     python benchmarks/bench_threads.py [--time 60] [--repeat 3] [--markdown]
@@ -104,6 +107,49 @@ def training_loop(store, tab, repeat: int, batch_size: int) -> list[tuple[str, s
     return rows
 
 
+def user_loop(store, tab, repeat: int, batch_size: int) -> list[tuple[str, str]]:
+    """``xt.fit_batches`` as a user calls it, against its two halves alone."""
+    from sklearn.linear_model import SGDRegressor
+
+    data = xr.open_zarr(store)
+    options = {"batch_size": batch_size, "shuffle": True, "random_state": 0}
+
+    def gather() -> float:
+        start = time.perf_counter()
+        for _ in tab.iter_batches(data, **options):
+            pass
+        return time.perf_counter() - start
+
+    def train() -> float:  # the partial_fit calls alone, each on a batch gathered before
+        model, spent = SGDRegressor(random_state=0), 0.0
+        for batch in tab.iter_batches(data, **options):
+            start = time.perf_counter()
+            model.partial_fit(batch.X, batch.y)
+            spent += time.perf_counter() - start
+        return spent
+
+    def user(depth: int) -> float:
+        start = time.perf_counter()
+        xt.fit_batches(SGDRegressor(random_state=0), tab, data, prefetch=depth, **options)
+        return time.perf_counter() - start
+
+    alone = min(gather() for _ in range(repeat))
+    training = min(train() for _ in range(repeat))
+    longest = max(alone, training)
+    rows = [
+        ("fit_batches(SGDRegressor): gather alone vs training alone", f"{alone / training:.2f}x")
+    ]
+    for depth in (0, 1, 2):
+        wall = min(user(depth) for _ in range(repeat))
+        rows.append(
+            (
+                f"fit_batches(prefetch={depth}): wall time vs max(gather, training)",
+                f"{wall / longest:.2f}x",
+            )
+        )
+    return rows
+
+
 def shuffles(ds, store, tab, repeat: int, sizes: tuple[int, ...]) -> list[tuple[str, str]]:
     rows = []
     for name, data in (("in memory", ds), ("zarr", xr.open_zarr(store))):
@@ -134,6 +180,7 @@ def main(argv=None) -> dict:
         store = Path(tmp) / "tasmax.zarr"
         ds.chunk(time=10).to_zarr(store)
         out += training_loop(store, tab, args.repeat, batch_size=65536)
+        out += user_loop(store, tab, args.repeat, batch_size=65536)
         out += shuffles(ds, store, tab, args.repeat, sizes=(8192, 65536))
     print_rows(out, args.markdown, width=64)
     return dict(out)
