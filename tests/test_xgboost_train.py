@@ -176,15 +176,17 @@ def test_the_cluster_predicts_to_zarr_sending_the_model_once_per_worker(store, c
     xr.testing.assert_allclose(written.load(), expected, rtol=0, atol=1e-6)
     # a store filled a region at a time: each piece of the data with the window's
     # history before it, its own days written (forecast=False: the data's own days)
-    whole = xt.predict(model, tab, ds, forecast=False)
+    days = 27  # regions of 10, 10 and 7 days, written last first
+    whole = xt.predict(model, tab, ds.isel(time=slice(0, days)), forecast=False)
     whole.to_dataset().chunk({"time": 10}).to_zarr(
         tmp_path / "regions.zarr", compute=False, consolidated=False
     )
-    for lo in range(0, ds.sizes["time"], 10):
-        piece = lazy.isel(time=slice(max(lo - 3, 0), lo + 10))  # 3-day windows
-        part = xt.predict(model, tab, piece, forecast=False).isel(time=slice(-10, None))
+    for lo in reversed(range(0, days, 10)):
+        hi = min(lo + 10, days)
+        piece = lazy.isel(time=slice(max(lo - 3, 0), hi))  # 3-day windows, lead 1
+        part = xt.predict(model, tab, piece, forecast=False).isel(time=slice(lo - hi, None))
         part.drop_vars(["lat", "lon"]).chunk({"time": 10}).to_dataset().to_zarr(
-            tmp_path / "regions.zarr", region={"time": slice(lo, lo + 10)}, consolidated=False
+            tmp_path / "regions.zarr", region={"time": slice(lo, hi)}, consolidated=False
         )
     regions = xr.open_zarr(tmp_path / "regions.zarr", consolidated=False)["tasmax"]
     xr.testing.assert_allclose(regions.load(), whole, rtol=0, atol=1e-6)

@@ -51,11 +51,12 @@ class WindowPyDataset(keras.utils.PyDataset):
         columns that have no window position, ``x`` is ``(windows, extras)`` for a
         model with two inputs.
     shuffle : bool, default False
-        A new order every epoch, derived from ``random_state`` and the epoch (for
-        data in memory, or ``shuffle="full"`` elsewhere, epoch ``e`` has the order of
-        the torch loaders' epoch ``e`` and of ``fit_batches``' epoch ``e``; epoch 0,
-        that of ``iter_batches``: this dataset reads the data whole, they read
-        dask-backed data slab by slab). Give ``model.fit`` its
+        A new order every epoch, derived from ``random_state`` and the epoch: this
+        dataset reads the data whole and permutes every sample, so epoch ``e`` has the
+        order the torch loaders and ``fit_batches`` give in epoch ``e`` for data in
+        memory, and for dask-backed data when they are given ``shuffle="full"`` (their
+        ``shuffle=True`` reads such data slab by slab, in another order); epoch 0 is
+        that of ``iter_batches``. Give ``model.fit`` its
         ``shuffle=False``: Keras otherwise reorders the batches with Python's unseeded
         ``random``. With ``workers`` > 1 Keras 3 gathers batches of the next epoch before
         ``on_epoch_end`` changes the order (samples repeated and lost): refused; use
