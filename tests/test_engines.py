@@ -90,6 +90,8 @@ def test_numba_rows_equal_numpy_rows(case, data):
         warnings.simplefilter("ignore", UserWarning)
         tab = make_tab(kw, n_jobs=n_jobs, **options).fit(ds)  # every drawn option is valid
         budget = dict(thread_min_bytes=1, chunk_bytes=data.draw(st.sampled_from([1, 64, 1 << 22])))
+        if data.draw(st.booleans()):  # windows read from the copy expanded at once
+            budget.update(payback=0.0, short_run_bytes=1 << 30)
         numpy_table, numba_table = tables(tab, ds, **budget)
     assert numba_table.copier.kernels is not None  # the compiled kernel runs
     ids = numpy_table.valid_ids()
@@ -175,6 +177,41 @@ def test_a_shuffled_gather_of_the_notebook_grid(next_day):
         window = v[la : la + 9, lo : lo + 9, t : t + 9].astype(np.float64)
         mean = np.float32(window.mean())
         np.testing.assert_allclose(X[i, :729], window.ravel().astype(np.float32) - mean, atol=1e-5)
+
+
+@pytest.mark.parametrize("center", [None, "anchor", "mean"])
+@pytest.mark.parametrize("order", ["all", "sorted subset", "shuffled"])
+def test_the_kernel_reads_long_runs_of_the_expanded_copy(next_day, center, order):
+    """Once it pays, the kernel reads a variable's windows from its copy expanded along
+    the last window dim (9 runs of 81 cells rather than 81 of 9): the same rows, bit
+    for bit, as the numpy engine and as the kernel on the array itself; strides along
+    the last window dim, a margin (boundary) and two variables included."""
+    ds = xt.datasets.tasmax(time=16, lat=14, lon=19)
+    ds["pr"] = ds.tasmax * 0.5 + 3
+    tab = next_day(
+        {"lat": 5, "lon": 4, "time": 3},
+        input_overlap={"lat": 4, "lon": 2, "time": 2},
+        center=center,
+        boundary={"lat": "pad"},
+        scale=center is not None,
+    ).fit(ds)
+    layout = tab.get_layout()
+    eager = CopyBudget(payback=0.0, short_run_bytes=1 << 30)
+    never = CopyBudget(payback=1e12)
+    numpy_table = load_table(layout, ds, runtime=Runtime(engine="numpy", budget=eager))
+    ids = numpy_table.valid_ids()
+    rng = np.random.default_rng(3)
+    if order == "sorted subset":
+        ids = ids[rng.random(ids.size) < 0.2]
+    elif order == "shuffled":
+        ids = rng.permutation(ids)
+    expected = numpy_table.X(ids)
+    kernel = center is not None or order != "all"  # plain whole blocks: numpy's copy
+    for budget, expanded in ((eager, kernel), (never, False)):
+        table = load_table(layout, ds, runtime=Runtime(engine="numba", budget=budget))
+        assert_same_bits(table.X(ids), expected)
+        copies = [f.expanded_copy is not None for f in table.copier.features]
+        assert copies == [expanded] * 2, copies
 
 
 def test_every_path_runs_the_compiled_kernel(monkeypatch, next_day):

@@ -191,7 +191,9 @@ class RowCopier:
         chunk = max(1, self.budget.chunk_bytes // 64)
         for part, where in self._chunks(ids, lo, hi, pos, chunk):
             rows = np.arange(part.start, part.stop) if at is None else at[part]
-            self.compiled.gather(ids[part], where, out, rows, self.finisher, self._extra(where))
+            self.compiled.gather(
+                ids[part], where, out, rows, self.finisher, self._extra(where), self.budget
+            )
 
     def _copy_sparse(
         self, ids, local, lo: int, hi: int, out: np.ndarray, pos, at: np.ndarray | None

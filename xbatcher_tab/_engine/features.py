@@ -21,7 +21,13 @@ from .._core.columns import VariableColumns
 from .._core.window import WindowSpec
 from .._fit.layout import Layout
 from .._fit.outliers import apply_bounds, flagged
-from .kernels import contiguous_run, expanded_view, window_summaries, window_view
+from .kernels import (
+    contiguous_run,
+    expand_last,
+    expanded_windows,
+    window_summaries,
+    window_view,
+)
 from .runtime import CopyBudget
 
 __all__ = ["Extent", "FeatureArray", "check_fits", "table_extents", "with_margins"]
@@ -152,8 +158,10 @@ class FeatureArray:
         """Every window: shape (positions along each of ``dims``) + window ``sizes``."""
         return window_view(self.arr, self.axes, self.sizes, self.steps)
 
-    # expanded_view, once built; bytes of windows gathered one by one so far
+    # expand_last's copy, once built, and its windows; bytes of windows gathered
+    # one by one so far
     expanded: np.ndarray | None = field(default=None, repr=False, compare=False)
+    expanded_copy: np.ndarray | None = field(default=None, repr=False, compare=False)
     scattered_bytes: int = field(default=0, repr=False, compare=False)
 
     def scattered_windows(self, n: int, budget: CopyBudget) -> np.ndarray:
@@ -162,8 +170,15 @@ class FeatureArray:
         an :func:`~xbatcher_tab._engine.kernels.expanded_view` instead, once the windows
         gathered this way add up to ``budget.payback`` times the expansion's size (so
         it pays for itself) and when it holds at most ``budget.expanded_max_bytes``."""
-        if self.expanded is not None:
-            return self.expanded
+        return self.windows() if self.long_runs(n, budget) is None else self.expanded
+
+    def long_runs(self, n: int, budget: CopyBudget) -> np.ndarray | None:
+        """The array expanded along its last window dim
+        (:func:`~xbatcher_tab._engine.kernels.expand_last`), where a window is read in
+        runs of its last two dims' cells, for ``n`` more windows to gather: built once
+        it pays for itself (see :meth:`scattered_windows`), else None."""
+        if self.expanded_copy is not None:
+            return self.expanded_copy
         self.scattered_bytes += n * self.arr.itemsize * int(np.prod(self.sizes))
         cost = self.arr.nbytes * self.sizes[-1] // self.steps[-1] if self.sizes else 0
         worth = (
@@ -174,11 +189,17 @@ class FeatureArray:
             and self.scattered_bytes >= budget.payback * cost
         )
         if not worth:
-            return self.windows()
+            return None
         with _EXPANDING:  # one build, whichever thread asks first
-            if self.expanded is None:
-                self.expanded = expanded_view(self.arr, self.axes, self.sizes, self.steps)
-        return self.expanded
+            if self.expanded_copy is None:
+                copy = expand_last(self.arr, self.axes, self.sizes, self.steps)
+                if copy is None:
+                    return None
+                self.expanded = expanded_windows(
+                    copy, self.arr.ndim, self.axes, self.sizes, self.steps
+                )
+                self.expanded_copy = copy
+        return self.expanded_copy
 
 
 _EXPANDING = threading.Lock()

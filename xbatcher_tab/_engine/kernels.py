@@ -24,7 +24,9 @@ from .._core.window import window_count
 __all__ = [
     "center_columns",
     "copy_friendly_view",
+    "expand_last",
     "expanded_view",
+    "expanded_windows",
     "window_summaries",
     "gather_rows",
     "single_threaded_blas",
@@ -225,16 +227,45 @@ def expanded_view(
     (True, True)
     """
     arr = np.asarray(arr)
+    expanded = expand_last(arr, axes, sizes, steps)
+    if expanded is None:
+        return window_view(arr, axes, sizes, steps)
+    return expanded_windows(expanded, arr.ndim, axes, sizes, steps)
+
+
+def expand_last(
+    arr: np.ndarray, axes: Sequence[int], sizes: Sequence[int], steps: Sequence[int]
+) -> np.ndarray | None:
+    """The contiguous copy behind :func:`expanded_view`: shape (window positions along
+    the last axis, ``arr``'s other axes, that axis's window cells), or None where
+    there is none (fewer than two window axes, not the trailing ones, or ``arr`` not
+    C-contiguous).
+
+    Examples
+    --------
+    >>> expand_last(np.arange(6.0).reshape(2, 3), [0, 1], [1, 2], [1, 1]).tolist()
+    [[[0.0, 1.0], [3.0, 4.0]], [[1.0, 2.0], [4.0, 5.0]]]
+    """
     k = len(axes)
     if k < 2 or list(axes) != list(range(arr.ndim - k, arr.ndim)) or not arr.flags.c_contiguous:
-        return window_view(arr, axes, sizes, steps)
+        return None
     last = arr.ndim - 1
-    # (positions along the last axis, arr's other axes, that axis's window cells)
     along_last = window_view(arr, [last], sizes[-1:], steps[-1:])
-    expanded = np.ascontiguousarray(np.moveaxis(along_last, last, 0))
+    return np.ascontiguousarray(np.moveaxis(along_last, last, 0))
+
+
+def expanded_windows(
+    expanded: np.ndarray,
+    ndim: int,
+    axes: Sequence[int],
+    sizes: Sequence[int],
+    steps: Sequence[int],
+) -> np.ndarray:
+    """The windows of an ``ndim``-d array as a view of its :func:`expand_last` copy:
+    the shape and values of :func:`window_view`."""
     view = window_view(expanded, [a + 1 for a in axes[:-1]], sizes[:-1], steps[:-1])
-    # -> arr's axes (positions), then the window cells in ``axes`` order
-    n = arr.ndim
+    # -> the array's axes (positions), then the window cells in ``axes`` order
+    n, k = ndim, len(axes)
     order = list(range(1, n)) + [0] + list(range(n + 1, n + k)) + [n]
     return view.transpose(order)
 
