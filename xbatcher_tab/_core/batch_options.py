@@ -71,8 +71,9 @@ row_order : "storage" or "random", default "storage"
     data (gathered faster: neighbouring windows share cache lines and slabs), which
     changes nothing for losses that sum over the batch (SGD, xgboost, torch and Keras
     losses). ``"random"`` keeps the epoch's permuted order within each batch too, for
-    whoever needs it (splitting a batch into smaller steps, pairing consecutive rows). The same sets of samples either way; unshuffled batches are in
-    storage order already."""
+    whoever needs it (splitting a batch into smaller steps, pairing consecutive rows).
+    The same sets of samples either way; unshuffled batches are in storage order
+    already."""
 
 
 def batch_options_doc(indent: int) -> str:
