@@ -16,6 +16,10 @@ from .choice import compiled_kernels
 
 __all__ = ["CompiledGather"]
 
+# the kernel reads long runs for rows that hold at least 1 in this many of the
+# samples between their first and last
+LONG_RUN_DENSITY = 32
+
 
 class CompiledGather:
     """The compiled kernel and each feature array's window geometry for it."""
@@ -61,9 +65,14 @@ class CompiledGather:
         # rows written out of order (shuffled ids, or their places in a batch): the
         # kernel reads in memory order and fetches rows ahead
         shuffled = bool((np.diff(ids) < 0).any() or (np.diff(rows) < 0).any())
+        # long runs pay where the rows are dense enough among the samples they span
+        # to reuse the expanded copy's lines (a 5 % subset: 10 % faster; 0.6 %: 40 %
+        # slower than the array itself, which stays in cache)
+        span = int(ids.max() - ids.min()) + 1 if ids.size else 0
+        dense = budget is not None and ids.size * LONG_RUN_DENSITY >= span
         for i, (f, geometry) in enumerate(zip(self.features, self.geometry, strict=True)):
             dims = f.dims
-            if budget is not None and f.long_runs(rows.size, budget) is not None:
+            if dense and f.long_runs(rows.size, budget) is not None:
                 geometry, dims = self._long_runs(i, f)
             strides = geometry[1]
             bases = np.zeros(rows.size, dtype=np.int64)
