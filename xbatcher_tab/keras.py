@@ -19,11 +19,11 @@ import numpy as np
 import xarray as xr
 
 from ._adapters.samples import SHAPES, Samples
-from ._core.batch_options import Sample
+from ._core.batch_options import BATCH_RULES
 from ._core.checks import check_int
 from ._core.data import as_dataset
 from ._core.optional import require
-from ._core.params import Boolean, Integer, Options, Seed, validate_params
+from ._core.params import Boolean, Options, validate_params
 from ._core.seeds import drawn_seed, epoch_seed, group_rng
 from .tabularizer import WindowTabularizer, fitted
 
@@ -88,12 +88,10 @@ class WindowPyDataset(keras.utils.PyDataset):
 
     @validate_params(
         {
-            "batch_size": Integer(1),
             "shape": Options(*SHAPES),
-            "shuffle": Boolean(),
-            "random_state": Seed(),
-            "sample": Sample(),
-            "row_order": Options("storage", "random"),
+            "shuffle": Boolean(),  # no "full": this dataset reads the data whole
+            # the rules of the batch options of the same names
+            **{k: BATCH_RULES[k] for k in ("batch_size", "random_state", "sample", "row_order")},
         }
     )
     def __init__(

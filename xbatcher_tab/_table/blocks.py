@@ -75,9 +75,11 @@ def _coords(source: SlabSource, frames: list, drawn: Sampled | None = None):
     grid, ds = source.grid, source.ds
     if not source.layout.selects:
         # anchors depend on sizes and coordinates only: build them now, cheaply
-        ids = np.arange(grid.n_samples, dtype=np.int64)
-        if drawn is not None:
-            ids = np.concatenate([drawn.ids(k) for k in range(len(source.slabs))] or [ids[:0]])
+        if drawn is None:
+            ids = np.arange(grid.n_samples, dtype=np.int64)
+        else:
+            drawn_ids = [drawn.ids(k) for k in range(len(source.slabs))]
+            ids = np.concatenate(drawn_ids) if drawn_ids else np.empty(0, dtype=np.int64)
         return sample_frame(source.coords, grid, ids)
     dd = require(
         "dask.dataframe",
